@@ -1,0 +1,39 @@
+"""cocodiff -- compare two COCO-format instance annotation sets, fast and pycocotools-exact.
+
+Quick start::
+
+    import cocodiff
+    a = cocodiff.load("instances_val2017.json")
+    b = cocodiff.load("sama_coco_val.zip")
+    print(cocodiff.stats(a, b))
+
+``from cocodiff import mask as maskUtils`` is a drop-in for ``pycocotools.mask``.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Lazy attributes: importing cocodiff stays cheap (no Numba compile, no pyarrow import).
+_LAZY = {
+    "load": ("cocodiff.loader", "load"),
+    "Dataset": ("cocodiff.dataset", "Dataset"),
+    "InputError": ("cocodiff.errors", "InputError"),
+    "stats": ("cocodiff.statistics", "stats"),
+    "compare": ("cocodiff.matching", "compare"),
+    "mask": ("cocodiff.mask", None),
+}
+
+__all__ = list(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    try:
+        mod_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'cocodiff' has no attribute {name!r}") from None
+    mod = importlib.import_module(mod_name)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,56 @@
+"""JIT policy for every cocodiff kernel, decided once.
+
+* ``serial`` kernels: ``njit(cache=True, nogil=True)`` -- compiled once, cached on disk
+  next to the source (``__pycache__``), safe to call from any thread.
+* ``parallel`` kernels: ``njit(parallel=True, nogil=True)`` and **never cached**: a cached
+  ``parallel=True`` kernel can crash when the thread count or threading layer changes
+  (pynndescent removed theirs after segfaults).
+* ``fastmath`` is off everywhere: masks and IoUs must equal pycocotools' to the last bit.
+* ``NUMBA_BOUNDSCHECK=1`` in the environment turns Numba's bounds checking on for every
+  kernel (used by the reliability tests); nothing here overrides it.
+
+Thread count: :func:`set_threads` wraps ``numba.set_num_threads`` and clamps to the
+configured maximum (``NUMBA_NUM_THREADS``).
+"""
+from __future__ import annotations
+
+import numba
+
+__all__ = ["serial", "parallel", "prange", "set_threads", "get_threads"]
+
+prange = numba.prange
+
+_SERIAL_OPTS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+_PARALLEL_OPTS = dict(cache=False, nogil=True, fastmath=False, error_model="numpy", parallel=True)
+
+
+def serial(fn=None, **overrides):
+    """Decorator for a serial kernel (disk-cached). Usable bare or with overrides."""
+    opts = {**_SERIAL_OPTS, **overrides}
+    if fn is None:
+        return lambda f: numba.njit(**opts)(f)
+    return numba.njit(**opts)(fn)
+
+
+def parallel(fn=None, **overrides):
+    """Decorator for a ``prange`` kernel (not cached, see module docstring)."""
+    opts = {**_PARALLEL_OPTS, **overrides}
+    if opts.get("cache"):
+        raise ValueError("parallel kernels must not be cached")
+    if fn is None:
+        return lambda f: numba.njit(**opts)(f)
+    return numba.njit(**opts)(fn)
+
+
+def set_threads(n: int | None) -> int:
+    """Set the Numba thread count for parallel kernels (None: leave as is). Returns it."""
+    if n is not None:
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"threads must be >= 1, got {n}")
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return numba.get_num_threads()
+
+
+def get_threads() -> int:
+    return numba.get_num_threads()
