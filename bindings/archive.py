@@ -1,0 +1,276 @@
+"""Safe extraction of zip archives (annotation downloads and user-supplied zips).
+
+:func:`safe_extract` refuses, before writing anything, an archive whose member names could
+escape the destination (zip-slip: ``..`` components, absolute paths, drive letters, backslash
+tricks, NUL bytes), that holds symbolic links or special files, that declares more uncompressed
+bytes than a bound, or whose members are suspiciously compressible (zip bombs). It extracts into
+a temporary directory inside the destination and moves each finished file into place with
+:func:`os.replace`, so a refused or interrupted extraction leaves no half-written file under a
+final name. Actual bytes written are counted too, so an archive that lies about its sizes is
+stopped at the bound.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from .errors import InputError
+
+__all__ = [
+    "UnsafeArchiveError",
+    "safe_extract",
+    "check_member_name",
+    "parse_size",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_RATIO",
+    "DEFAULT_MAX_MEMBERS",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Default bound on the total uncompressed size of an archive (8 GiB).
+DEFAULT_MAX_BYTES = 8 << 30
+#: Default bound on a member's compression ratio (uncompressed / compressed). COCO JSON
+#: compresses about 5-10x; deflate bombs reach ~1000x.
+DEFAULT_MAX_RATIO = 200.0
+#: Members smaller than this are not subject to the ratio bound (a tiny file cannot be a bomb).
+RATIO_MIN_SIZE = 1 << 20
+#: Default bound on the number of members.
+DEFAULT_MAX_MEMBERS = 100_000
+
+_CHUNK = 1 << 20
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class UnsafeArchiveError(InputError):
+    """An archive refused by :func:`safe_extract` (names the archive, the member and why)."""
+
+    def __init__(self, reason: str, path=None, member: str | None = None):
+        self.member = member
+        if member is not None:
+            reason = f"member {member!r}: {reason}"
+        super().__init__(reason, path=None if path is None else str(path), kind="")
+
+
+def check_member_name(name: str) -> PurePosixPath:
+    """Validate one zip member name and return it as a relative POSIX path.
+
+    Parameters
+    ----------
+    name : str
+        The member name as stored in the archive.
+
+    Returns
+    -------
+    PurePosixPath
+        The relative path the member would be written to (below the destination).
+
+    Raises
+    ------
+    ValueError
+        If the name is empty, absolute, carries a drive letter or a NUL byte, or has a ``..``
+        component (with ``/`` or ``\\`` as separator).
+
+    Examples
+    --------
+    >>> check_member_name("annotations/instances_val2017.json")
+    PurePosixPath('annotations/instances_val2017.json')
+    >>> check_member_name("../evil.json")
+    Traceback (most recent call last):
+    ...
+    ValueError: path has a '..' component
+    """
+    if not name or "\x00" in name:
+        raise ValueError("empty name or NUL byte in name")
+    if name.startswith(("/", "\\")):
+        raise ValueError("absolute path")
+    if _DRIVE.match(name):
+        raise ValueError("drive letter in path")
+    parts = [p for p in re.split(r"[\\/]", name) if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise ValueError("path has a '..' component")
+    if not parts:
+        raise ValueError("name has no path component")
+    return PurePosixPath(*parts)
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    mode = info.external_attr >> 16
+    return info.create_system == 3 and stat.S_ISLNK(mode)
+
+
+def _is_special(info: zipfile.ZipInfo) -> bool:
+    mode = info.external_attr >> 16
+    if info.create_system != 3 or mode == 0:
+        return False
+    fmt = stat.S_IFMT(mode)
+    return fmt not in (0, stat.S_IFREG, stat.S_IFDIR)
+
+
+def parse_size(text: str | int) -> int:
+    """Parse a byte count such as ``"8G"``, ``"512M"``, ``"100k"`` or ``"12345"``.
+
+    Suffixes are binary (``k`` = 1024). Raises ``ValueError`` on a malformed or negative size.
+
+    Examples
+    --------
+    >>> parse_size("8G") == 8 << 30
+    True
+    >>> parse_size("1.5k")
+    1536
+    """
+    if isinstance(text, int):
+        if text < 0:
+            raise ValueError(f"negative size {text}")
+        return text
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", str(text))
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 8G, 512M, 100k, 12345)")
+    mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(float(m.group(1)) * mult)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_ratio: float = DEFAULT_MAX_RATIO,
+                 max_members: int = DEFAULT_MAX_MEMBERS) -> list[Path]:
+    """Extract a zip archive into ``dest``, refusing anything unsafe.
+
+    All members are checked before anything is written: a member name with a ``..``
+    component, an absolute path, a drive letter or a NUL byte; a symbolic link or special
+    file; more than ``max_members`` members; a declared total uncompressed size above
+    ``max_bytes``; or a member over 1 MiB whose compression ratio exceeds ``max_ratio``
+    refuses the whole archive. While extracting, actual bytes are counted against the same
+    bound. Files are written into a temporary directory inside ``dest``, fsynced, then moved
+    to their final names with :func:`os.replace`; on any error the temporary directory is
+    removed and no file appears under a final name. Existing files with the same names are
+    replaced. Directory entries are created implicitly; permissions from the archive are
+    ignored.
+
+    Parameters
+    ----------
+    zip_path : str or os.PathLike
+        The archive.
+    dest : str or os.PathLike
+        Destination directory (created if missing).
+    max_bytes : int, default 8 GiB
+        Bound on the total uncompressed size.
+    max_ratio : float, default 200
+        Bound on a member's ``file_size / compress_size`` (members under 1 MiB are exempt).
+    max_members : int, default 100000
+        Bound on the number of members.
+
+    Returns
+    -------
+    list of Path
+        The extracted files' final paths, in archive order.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        The archive was refused (the message names the archive, the member and the reason).
+    zipfile.BadZipFile
+        The file is not a readable zip archive, or a member fails its CRC check.
+
+    Examples
+    --------
+    >>> paths = safe_extract("annotations_trainval2017.zip", "data/coco")  # doctest: +SKIP
+    >>> [p.name for p in paths][:1]                                         # doctest: +SKIP
+    ['instances_train2017.json']
+    """
+    zip_path = Path(zip_path)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+
+    with zipfile.ZipFile(zip_path) as zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise UnsafeArchiveError(f"{len(infos)} members (bound {max_members})", zip_path)
+        plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+        declared = 0
+        seen: set[str] = set()
+        for info in infos:
+            try:
+                rel = check_member_name(info.filename)
+            except ValueError as e:
+                raise UnsafeArchiveError(f"unsafe name: {e}", zip_path, info.filename) from None
+            if _is_symlink(info):
+                raise UnsafeArchiveError("symbolic link", zip_path, info.filename)
+            if _is_special(info):
+                raise UnsafeArchiveError("special file (not a regular file or directory)",
+                                         zip_path, info.filename)
+            if info.is_dir():
+                continue
+            target = (root / rel).resolve()
+            if not _inside(target, root):
+                raise UnsafeArchiveError("resolves outside the destination", zip_path, info.filename)
+            key = str(rel)
+            if key in seen:
+                raise UnsafeArchiveError("duplicate member name", zip_path, info.filename)
+            seen.add(key)
+            declared += info.file_size
+            if declared > max_bytes:
+                raise UnsafeArchiveError(
+                    f"total uncompressed size exceeds the bound of {max_bytes} bytes "
+                    "(raise it with --max-extract-bytes / max_bytes)", zip_path, info.filename)
+            if info.file_size > RATIO_MIN_SIZE:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if ratio > max_ratio:
+                    raise UnsafeArchiveError(
+                        f"compression ratio {ratio:.0f}:1 exceeds the bound of {max_ratio:g}:1 "
+                        "(zip bomb?)", zip_path, info.filename)
+            plan.append((info, rel))
+
+        tmp = Path(tempfile.mkdtemp(prefix=".cocodiff-extract-", dir=dest))
+        try:
+            written = 0
+            for info, rel in plan:
+                out = tmp.joinpath(*rel.parts)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                member_bytes = 0
+                with zf.open(info) as src, open(out, "wb") as dst:
+                    while True:
+                        chunk = src.read(_CHUNK)
+                        if not chunk:
+                            break
+                        member_bytes += len(chunk)
+                        written += len(chunk)
+                        if member_bytes > info.file_size or written > max_bytes:
+                            raise UnsafeArchiveError(
+                                "more data than declared or over the size bound",
+                                zip_path, info.filename)
+                        dst.write(chunk)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+            logger.debug("extracted %d members (%d bytes) of %s into %s",
+                         len(plan), written, zip_path, tmp)
+            results = []
+            for info, rel in plan:
+                final = dest.joinpath(*rel.parts)
+                if final.is_dir() and not final.is_symlink():
+                    raise UnsafeArchiveError(f"{final} exists and is a directory",
+                                             zip_path, info.filename)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if not _inside(final.parent.resolve(), root):
+                    raise UnsafeArchiveError("resolves outside the destination",
+                                             zip_path, info.filename)
+                os.replace(tmp.joinpath(*rel.parts), final)
+                results.append(final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("extracted %d files from %s into %s", len(results), zip_path.name, dest)
+    return results

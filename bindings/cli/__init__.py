@@ -1,0 +1,74 @@
+"""The ``cocodiff`` command line.
+
+Subcommands come from the modules listed in :data:`_COMMAND_MODULES`: each exposes
+``add_cli(subparsers)``, which adds its parser and calls ``set_defaults(func=f)`` with
+``f(args) -> int``. The command modules live in this package: they are the only code of
+cocodiff that prints; the library modules they call log.
+
+Bad input (:class:`~cocodiff.errors.InputError`, or an ``OSError`` reading an input) prints one
+line ``cocodiff: error: <message>`` on stderr and exits with status 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from ..errors import InputError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("cocodiff")
+
+_COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="cocodiff",
+        description="Compare COCO-format instance annotation sets (e.g. COCO-2017 vs Sama-COCO).",
+        epilog="example:\n  cocodiff stats instances_val2017.json sama_coco_val.zip",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).add_cli(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input or usage).
+
+    Examples
+    --------
+    >>> from cocodiff.cli import main
+    >>> main(["stats", "data/coco2017_subsets/tinycoco_instances_val2017.json", "--json"])  # doctest: +SKIP
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2)
+        return int(e.code or 0)
+    level = logging.ERROR if args.quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="cocodiff: %(levelname)s: %(message)s")
+    logging.getLogger("cocodiff").setLevel(level)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except InputError as e:
+        print(f"cocodiff: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        fn = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"cocodiff: error: {fn}{e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

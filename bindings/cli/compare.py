@@ -1,0 +1,63 @@
+"""``cocodiff compare``: the command-line face of :mod:`cocodiff.matching`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..matching import RELATIONS, compare
+
+# ---------------------------------------------------------------------------- CLI
+
+def _cli_run(args) -> int:
+    quiet = bool(getattr(args, "quiet", False))
+    cmp = compare(args.a, args.b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
+                  mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
+                  threads=args.threads, progress=False if quiet else None)
+    summ = cmp.write(args.output)
+    if not quiet:
+        out = sys.stdout
+        out.write(f"{'relation':<15}{'rows':>10}\n")
+        for r in RELATIONS:
+            out.write(f"{r:<15}{summ['relations'][r]:>10}\n")
+        m = summ["matched"]
+        if m["mean_iou"] is not None:
+            out.write(f"matched mean IoU {m['mean_iou']:.4f}")
+            if m["mean_boundary_iou"] is not None:
+                out.write(f", mean Boundary IoU {m['mean_boundary_iou']:.4f}")
+            out.write("\n")
+        im = summ["images"]
+        if im["only_a"] or im["only_b"] or im["size_mismatch"]:
+            out.write(f"images only in A: {im['only_a']}, only in B: {im['only_b']}, "
+                      f"size mismatch: {im['size_mismatch']}\n")
+        out.write(f"wrote {os.path.join(args.output, 'matches.parquet')} and summary.json\n")
+    return 0
+
+
+def add_cli(subparsers):
+    """Register ``cocodiff compare A B -o OUT/ ...`` on an argparse subparsers object.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); sub = p.add_subparsers()
+    >>> _ = add_cli(sub)
+    >>> p.parse_args(["compare", "a.json", "b.json", "-o", "out"]).iou_threshold
+    0.5
+    """
+    p = subparsers.add_parser("compare", help="instance-by-instance correspondence of two annotation sets",
+                              description="Relate every instance of A to B: matched, split, merged, "
+                                          "class_changed, removed, added. Writes matches.parquet + summary.json.")
+    p.add_argument("a", help="reference annotation file (A)")
+    p.add_argument("b", help="other annotation file (B)")
+    p.add_argument("-o", "--output", required=True, help="output directory")
+    p.add_argument("--iou-threshold", type=float, default=0.5)
+    p.add_argument("--cover-threshold", type=float, default=0.5)
+    p.add_argument("--greedy", action="store_true", help="pycocotools greedy matching instead of optimal")
+    p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
+    p.add_argument("--threads", type=int, default=None)
+    # SUPPRESS: when absent, a top-level ``cocodiff -q`` (same dest) is not overridden
+    p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar, no summary table")
+    p.set_defaults(func=_cli_run)
+    return p

@@ -1,0 +1,482 @@
+"""``cocodiff fetch``: download the official COCO-2017 and Sama-COCO annotation archives safely.
+
+Sources (:data:`SOURCES`):
+
+* ``coco2017`` -- ``annotations_trainval2017.zip`` from ``images.cocodataset.org``
+  (instances, captions and keypoints for train2017 and val2017);
+* ``sama-coco`` (``--split val`` / ``--split train``) -- ``sama-coco-val.zip`` /
+  ``sama-coco-train.zip`` from Sama's public documentation bucket (the URLs FiftyOne uses in
+  ``fiftyone/utils/sama.py``); these hold several COCO JSON shards, extracted into
+  ``DEST/sama-coco-<split>/``.
+
+A download goes to ``<file>.part`` (resumed with an HTTP ``Range`` request, guarded by
+``If-Range`` so a changed remote file restarts cleanly; a server that answers 200 instead of
+206 restarts cleanly too), is checked against Content-Length / Content-Range, hashed
+(sha256 and md5), compared with any known checksum -- the table below for the official URL,
+an explicit ``sha256=``, or the record of an earlier download in ``DEST/cocodiff-fetch.json`` --
+fsynced, and only then renamed to its final name. Extraction goes through
+:func:`cocodiff.archive.safe_extract`.
+
+The base URL can be overridden with ``--url`` / ``url=`` or the environment variable
+``COCODIFF_FETCH_BASE_URL`` (the archive's file name is appended to a base URL).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from .archive import (DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, safe_extract)
+
+__all__ = ["SOURCES", "FetchError", "fetch", "resolve_source", "MANIFEST_NAME",
+           "BASE_URL_ENV"]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "cocodiff-fetch.json"
+BASE_URL_ENV = "COCODIFF_FETCH_BASE_URL"
+_CHUNK = 1 << 20
+_USER_AGENT = "cocodiff-fetch/0.1 (+python urllib)"
+
+#: Source table: key -> url, filename, expected size / sha256 / md5 (None where not known),
+#: the regex selecting the instance JSON files among the extracted members, and the
+#: sub-directory of DEST the archive is extracted into ("" = DEST itself).
+#: The COCO size and md5 are the published values (cocodataset.org; widely pinned downstream);
+#: no sha256 is published, so the first download's sha256 is recorded in the manifest.
+SOURCES: dict[str, dict] = {
+    "coco2017": {
+        "url": "http://images.cocodataset.org/annotations/annotations_trainval2017.zip",
+        "filename": "annotations_trainval2017.zip",
+        "size": 252907541,
+        "sha256": None,
+        "md5": "f4bbac642086de4f52a3fdda2de5fa2c",
+        "instances": r"(^|/)instances_(train|val)2017\.json$",
+        "subdir": "",
+    },
+    "sama-coco-val": {
+        "url": "https://sama-documentation-assets.s3.amazonaws.com/sama-coco/sama-coco-val.zip",
+        "filename": "sama-coco-val.zip",
+        "size": None,
+        "sha256": None,
+        "md5": None,
+        "instances": r"\.json$",
+        "subdir": "sama-coco-val",
+    },
+    "sama-coco-train": {
+        "url": "https://sama-documentation-assets.s3.amazonaws.com/sama-coco/sama-coco-train.zip",
+        "filename": "sama-coco-train.zip",
+        "size": None,
+        "sha256": None,
+        "md5": None,
+        "instances": r"\.json$",
+        "subdir": "sama-coco-train",
+    },
+}
+
+_NAMES = ("coco2017", "sama-coco")
+_SPLITS = {"val": "val", "validation": "val", "train": "train"}
+
+
+class FetchError(RuntimeError):
+    """A download that failed: unreachable host, HTTP error, truncated transfer, bad checksum.
+
+    ``str(err)`` is a one-line message; the CLI prints ``cocodiff: error: <message>`` and
+    exits with status 2.
+    """
+
+
+def resolve_source(name: str, split: str | None = None) -> tuple[str, dict]:
+    """Return the :data:`SOURCES` key and entry for a dataset name and split.
+
+    Parameters
+    ----------
+    name : {"coco2017", "sama-coco"}
+        Dataset name. ``"sama-coco-val"`` / ``"sama-coco-train"`` are accepted too.
+    split : {"val", "train"} or None
+        Required for ``sama-coco``; for ``coco2017`` (one archive holding both splits) it only
+        selects which instance files :func:`fetch` returns.
+
+    Examples
+    --------
+    >>> resolve_source("sama-coco", "val")[1]["filename"]
+    'sama-coco-val.zip'
+    """
+    if split is not None:
+        if split not in _SPLITS:
+            raise ValueError(f"unknown split {split!r} (choose from val, train)")
+        split = _SPLITS[split]
+    if name in SOURCES:
+        return name, SOURCES[name]
+    if name == "sama-coco":
+        if split is None:
+            raise ValueError("sama-coco needs a split: --split val or --split train")
+        key = f"sama-coco-{split}"
+        return key, SOURCES[key]
+    raise ValueError(f"unknown dataset {name!r} (choose from {', '.join(_NAMES)})")
+
+
+def _resolve_url(entry: dict, url: str | None) -> tuple[str, bool]:
+    """(url, official?) -- an explicit url wins, then the env base URL, then the table."""
+    if url:
+        if url.endswith("/"):
+            return url + entry["filename"], False
+        return url, url == entry["url"]
+    base = os.environ.get(BASE_URL_ENV)
+    if base:
+        return base.rstrip("/") + "/" + entry["filename"], False
+    return entry["url"], True
+
+
+# ----------------------------------------------------------------------------- manifest
+
+def _read_manifest(dest: Path) -> dict:
+    p = dest / MANIFEST_NAME
+    if not p.exists():
+        return {"files": {}}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            raise ValueError("no 'files' object")
+        return data
+    except (ValueError, OSError) as e:
+        raise FetchError(f"{p}: unreadable fetch manifest ({e}); delete it to start afresh") from None
+
+
+def _write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _hash_file(path: Path) -> tuple[int, str, str]:
+    sha, md5, n = hashlib.sha256(), hashlib.md5(), 0
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(_CHUNK)
+            if not b:
+                break
+            n += len(b)
+            sha.update(b)
+            md5.update(b)
+    return n, sha.hexdigest(), md5.hexdigest()
+
+
+# ----------------------------------------------------------------------------- download
+
+def _network_error(url: str, err: BaseException) -> FetchError:
+    host = urllib.parse.urlsplit(url).netloc or url
+    reason = getattr(err, "reason", err)
+    if isinstance(reason, OSError) and reason.strerror:
+        text = reason.strerror
+    elif isinstance(reason, socket.timeout) or isinstance(err, TimeoutError):
+        text = "timed out"
+    else:
+        text = str(reason) or type(reason).__name__
+    return FetchError(f"cannot reach {host}: {text} (no network?)")
+
+
+def _open(url: str, headers: dict, timeout: float):
+    req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, **headers})
+    try:
+        return urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code == 416:
+            return e  # Range not satisfiable: handled by the caller
+        e.close()
+        raise FetchError(f"HTTP {e.code} {e.reason} for {url}") from None
+    except urllib.error.URLError as e:
+        raise _network_error(url, e) from None
+    except (OSError, http.client.HTTPException) as e:
+        raise _network_error(url, e) from None
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: float,
+              expected_size: int | None) -> int:
+    """Download ``url`` into ``part`` (resuming it if present); return the total size."""
+    for attempt in range(3):
+        offset = part.stat().st_size if part.exists() else 0
+        meta = {}
+        if offset and meta_path.exists():
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (ValueError, OSError):
+                meta = {}
+        if offset and meta.get("url") not in (None, url):
+            logger.info("partial %s came from %s, not %s; restarting", part.name, meta.get("url"), url)
+            offset = 0
+        headers = {}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            validator = meta.get("etag") or meta.get("last_modified")
+            if validator:
+                headers["If-Range"] = validator
+        resp = _open(url, headers, timeout)
+        with resp:
+            status = resp.status if hasattr(resp, "status") else resp.code
+            if status == 416:
+                m = re.search(r"/(\d+)", resp.headers.get("Content-Range", "") or "")
+                if m and int(m.group(1)) == offset:
+                    logger.info("%s is already complete (%d bytes)", part.name, offset)
+                    return offset
+                logger.warning("server refused resuming %s at byte %d; restarting", part.name, offset)
+                part.unlink(missing_ok=True)
+                continue
+            total = None
+            if status == 206:
+                m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", "") or "")
+                if not m or int(m.group(1)) != offset:
+                    logger.warning("unexpected Content-Range %r for %s; restarting",
+                                   resp.headers.get("Content-Range"), part.name)
+                    part.unlink(missing_ok=True)
+                    continue
+                if m.group(3) != "*":
+                    total = int(m.group(3))
+                mode = "ab"
+                logger.info("resuming %s at byte %d", part.name, offset)
+            elif status == 200:
+                if offset:
+                    logger.info("server ignored the Range request for %s; restarting from byte 0",
+                                part.name)
+                offset = 0
+                cl = resp.headers.get("Content-Length")
+                total = int(cl) if cl and cl.isdigit() else None
+                mode = "wb"
+            else:
+                raise FetchError(f"HTTP {status} for {url}")
+            if expected_size is not None and total is not None and total != expected_size:
+                raise FetchError(f"{url}: server announces {total} bytes, expected {expected_size}")
+            _write_json_atomic(meta_path, {
+                "url": url,
+                "etag": resp.headers.get("ETag"),
+                "last_modified": resp.headers.get("Last-Modified"),
+                "size": total,
+            })
+            received = offset
+            err = None
+            bar = _progress_bar(progress, total, offset, part.name[:-len(".part")])
+            try:
+                with open(part, mode) as f:
+                    try:
+                        while True:
+                            chunk = resp.read(_CHUNK)
+                            if not chunk:
+                                break
+                            f.write(chunk)
+                            received += len(chunk)
+                            if bar is not None:
+                                bar.update(len(chunk))
+                    except (OSError, http.client.HTTPException) as e:
+                        err = e
+                    finally:
+                        f.flush()
+                        os.fsync(f.fileno())
+            finally:
+                if bar is not None:
+                    bar.close()
+            if err is not None or (total is not None and received < total):
+                why = f" ({type(err).__name__}: {err})" if err is not None else ""
+                of = f" of {total}" if total is not None else ""
+                raise FetchError(
+                    f"truncated transfer of {url}: received {received}{of} bytes{why}; "
+                    f"the partial file {part} is kept, run again to resume")
+            if total is not None and received > total:
+                part.unlink(missing_ok=True)
+                raise FetchError(f"{url}: received {received} bytes, more than the announced {total}")
+            return received
+    raise FetchError(f"could not download {url}: the server kept refusing to resume; "
+                     f"delete {part} and retry")
+
+
+def _progress_bar(enabled: bool, total, initial: int, desc: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
+                desc=desc, file=sys.stderr, leave=False)
+
+
+def _verify(name: str, size: int, sha256: str, md5: str, exp_size, exp_sha, exp_md5, where: str):
+    """One-line description of the first mismatch against one expectation, or None."""
+    size_note = (f" (size {size} bytes, expected {exp_size})"
+                 if exp_size is not None and size != exp_size else "")
+    if exp_sha is not None and sha256.lower() != exp_sha.lower():
+        return f"{name}: sha256 mismatch: expected {exp_sha.lower()} ({where}), got {sha256}{size_note}"
+    if exp_md5 is not None and md5.lower() != exp_md5.lower():
+        return f"{name}: md5 mismatch: expected {exp_md5.lower()} ({where}), got {md5}{size_note}"
+    if size_note:
+        return f"{name}: size {size} bytes, expected {exp_size} ({where})"
+    return None
+
+
+def _quarantine(path: Path) -> Path:
+    bad = path.with_name(path.name.removesuffix(".part") + ".corrupt")
+    os.replace(path, bad)
+    return bad
+
+
+def fetch(name: str, dest, split: str | None = None, url: str | None = None,
+          extract: bool = True, progress: bool | None = None, *, sha256: str | None = None,
+          max_bytes: int = DEFAULT_MAX_BYTES, max_ratio: float = DEFAULT_MAX_RATIO,
+          timeout: float = 60.0) -> list[Path]:
+    """Download (and by default extract) an official annotation archive into ``dest``.
+
+    The archive is downloaded to ``<file>.part`` (a partial file from an earlier, interrupted
+    run is resumed with an HTTP Range request), checked against the announced length,
+    hashed, compared with every known checksum (the :data:`SOURCES` table when fetching from
+    the official URL, ``sha256=``, and the record of an earlier download of the same file in
+    ``dest/cocodiff-fetch.json``), fsynced and only then renamed to its final name. The
+    manifest records name, url, size, sha256, md5 and date. An archive already present is
+    verified against the manifest instead of downloaded again.
+
+    Parameters
+    ----------
+    name : {"coco2017", "sama-coco"}
+        Which archive (see :data:`SOURCES`).
+    dest : str or os.PathLike
+        Destination directory (created if missing).
+    split : {"val", "train"} or None
+        Required for ``sama-coco``. For ``coco2017`` it selects which instance files are
+        returned (the archive holds both).
+    url : str, optional
+        Download from this URL instead of the official one; a URL ending in ``/`` is a base
+        to which the archive's file name is appended. Default: ``$COCODIFF_FETCH_BASE_URL``
+        (a base URL) if set, else the official URL.
+    extract : bool, default True
+        Extract the archive with :func:`cocodiff.archive.safe_extract` (into ``dest``, or
+        ``dest/sama-coco-<split>/`` for Sama-COCO).
+    progress : bool or None
+        Show a tqdm progress bar; None = only when stderr is a terminal.
+    sha256 : str, optional
+        Expected sha256 of the archive (in addition to any known one).
+    max_bytes, max_ratio : int, float
+        Extraction bounds (total uncompressed size; per-member compression ratio).
+    timeout : float, default 60
+        Socket timeout in seconds.
+
+    Returns
+    -------
+    list of Path
+        With ``extract=True`` the extracted instance JSON files; otherwise ``[archive path]``.
+
+    Raises
+    ------
+    FetchError
+        Unreachable host, HTTP error, truncated transfer (the ``.part`` is kept for resuming),
+        size or checksum mismatch (the message names the file and both hashes; the bad file
+        is moved to ``<file>.corrupt``, never left under its final name).
+    cocodiff.archive.UnsafeArchiveError
+        The archive failed a safety check during extraction.
+    ValueError
+        Unknown name or split.
+
+    Examples
+    --------
+    >>> from cocodiff.fetch import fetch
+    >>> fetch("sama-coco", "data/sama", split="val")        # doctest: +SKIP
+    [PosixPath('data/sama/sama-coco-val/...json'), ...]
+    >>> fetch("coco2017", "data/coco", split="val")          # doctest: +SKIP
+    [PosixPath('data/coco/annotations/instances_val2017.json')]
+    """
+    key, entry = resolve_source(name, split)
+    split = _SPLITS.get(split) if split else None
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    src_url, official = _resolve_url(entry, url)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    final = dest / entry["filename"]
+    part = dest / (entry["filename"] + ".part")
+    meta_path = dest / (entry["filename"] + ".part.json")
+    manifest = _read_manifest(dest)
+    record = manifest["files"].get(entry["filename"])
+
+    exp_size = entry["size"] if official else None
+    checks = []  # (size, sha256, md5, where)
+    if official and (entry["size"] or entry["sha256"] or entry["md5"]):
+        checks.append((entry["size"], entry["sha256"], entry["md5"], "published checksum"))
+    if sha256:
+        checks.append((None, sha256, None, "given sha256"))
+    if record:
+        checks.append((record.get("size"), record.get("sha256"), None, f"{MANIFEST_NAME} record"))
+
+    def check(path: Path) -> tuple[int, str, str]:
+        size, sha, md5 = _hash_file(path)
+        for c_size, c_sha, c_md5, where in checks:
+            problem = _verify(entry["filename"], size, sha, md5, c_size, c_sha, c_md5, where)
+            if problem:
+                bad = _quarantine(path)
+                meta_path.unlink(missing_ok=True)
+                raise FetchError(f"corrupted download: {problem}; moved to {bad.name}")
+        return size, sha, md5
+
+    downloaded = not final.exists()
+    if not downloaded:
+        logger.info("%s already present; verifying", final)
+        size, sha, md5 = check(final)
+    else:
+        logger.info("downloading %s -> %s", src_url, final)
+        _download(src_url, part, meta_path, progress, timeout, exp_size)
+        size, sha, md5 = check(part)
+        os.replace(part, final)
+        meta_path.unlink(missing_ok=True)
+        _fsync_dir(dest)
+        logger.info("downloaded %s (%d bytes, sha256 %s)", final.name, size, sha)
+
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    if downloaded or record is None:
+        rec_url, rec_date = src_url, now
+    else:  # verified an archive already present: keep its provenance
+        rec_url, rec_date = record.get("url", src_url), record.get("date", now)
+    manifest = _read_manifest(dest)
+    manifest["files"][entry["filename"]] = {
+        "name": key, "url": rec_url, "size": size, "sha256": sha, "md5": md5, "date": rec_date,
+    }
+    _write_json_atomic(dest / MANIFEST_NAME, manifest)
+
+    if not extract:
+        return [final]
+    out_dir = dest / entry["subdir"] if entry["subdir"] else dest
+    files = safe_extract(final, out_dir, max_bytes=max_bytes, max_ratio=max_ratio)
+    pat = re.compile(entry["instances"])
+    chosen = []
+    for p in files:
+        rel = p.relative_to(out_dir).as_posix()
+        if not pat.search(rel):
+            continue
+        if key == "coco2017" and split and f"instances_{split}2017.json" != p.name:
+            continue
+        chosen.append(p)
+    if not chosen:
+        logger.warning("no instance JSON files found in %s", final.name)
+    return chosen

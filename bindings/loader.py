@@ -1,0 +1,811 @@
+"""Load COCO instance annotations into a columnar :class:`~cocodiff.dataset.Dataset`.
+
+Inputs
+------
+* ``file.json`` or ``file.json.gz`` -- one COCO instances file (object with ``images``,
+  ``annotations``, ``categories``), or a *results* file (a top-level JSON list of annotations,
+  like cocoapi's ``*_results.json``), which needs ``like=<Dataset>`` for images/categories.
+* ``split.zip`` -- every ``*.json`` member (sorted by name; ``__MACOSX/`` and ``._*`` skipped) is
+  loaded and the members are merged (Sama-COCO ships a split as several JSON files in one zip).
+* a directory -- every ``*.json`` directly inside it, merged the same way.
+* a list of paths -- each loaded as above, all merged.
+
+Merging: an image (or category) listed by several files must be identical in each (id, width,
+height, file_name; id, name, supercategory) and is kept once; a conflicting repeat is an error
+naming both files. Annotation ids must be unique over all files; a duplicate is an error naming
+the files. ``Dataset.source`` is each instance's index into ``Dataset.sources`` (the file names,
+``archive.zip:member.json`` for zip members).
+
+Zip safety
+----------
+A zip is refused when any member name is absolute or contains a ``..`` component. A member is
+refused when its declared uncompressed size exceeds :data:`MAX_MEMBER_BYTES` (4 GiB), or when it
+is larger than :data:`RATIO_MIN_BYTES` (256 MiB) and more than :data:`MAX_RATIO` (100) times its
+compressed size (JSON seldom compresses beyond 20x). Members are read with a cap of their declared
+size, so a member that inflates past its header is refused as well. ``.json.gz`` files are read
+with the same :data:`MAX_MEMBER_BYTES` cap.
+
+Decoding
+--------
+msgspec decodes into typed Structs (GC off) with every ``segmentation`` kept as raw JSON text
+(``msgspec.Raw``). Instances are sorted by (image_id, category_id, ann_id) on their scalar
+columns, the raw texts are permuted the same way and concatenated, and one Numba pass
+(:func:`cocodiff.engine.ragged.parse_polygons`) turns the polygon lists into flat float64
+coordinates and ring offsets -- no Python float per vertex; numbers outside the exact fast path
+(> 18 digits, 10**e beyond 1e22) are re-read with Python's correctly rounded ``float``, so the
+coordinates equal ``json.load``'s bit for bit. RLE objects are decoded per instance; compressed
+strings are decoded in one batch (:func:`cocodiff.engine.ragged.decode_strings`) and list- and
+string-decoded counts are interleaved in instance order by a ragged gather kernel. When the typed
+decode fails, the file is decoded untyped (``json``, which also reads NaN/Infinity) and walked to
+name the first bad annotation id and field.
+
+Validation policy (nothing is dropped silently: every annotation becomes one instance)
+--------------------------------------------------------------------------------------
+Errors (:class:`~cocodiff.errors.InputError`, naming the file, the annotation/image/category id
+and the field):
+
+* missing or unreadable file, empty file, malformed JSON (line, column and byte offset), text that
+  is not UTF-8, nesting too deep for the JSON reader;
+* wrong top-level type; a missing or non-list ``images`` / ``annotations`` / ``categories``;
+  a results list without ``like=``;
+* a missing required key (image ``id``/``width``/``height``; category ``id``; annotation ``id``,
+  ``image_id``, ``category_id``, ``segmentation``) or a value of the wrong JSON type (e.g. a
+  string where a number belongs, ``true``/``null`` as a coordinate);
+* a segmentation that is neither polygons (a list of rings, each a flat list of numbers) nor RLE
+  (an object with ``size`` [h, w] and ``counts``, a list of ints or a compressed string);
+  an empty segmentation list; a ring with an odd number of numbers; a non-finite coordinate
+  (NaN, Infinity); a coordinate with ``|x| > 1e7`` (:data:`MAX_ABS_COORD`);
+* RLE: ``size`` other than the image's ``[height, width]``; negative counts or counts past
+  2**32 - 1; counts that do not sum to ``h * w``; a compressed string with a character outside
+  ``'0'..'o'`` or ending inside a value;
+* an ``image_id`` / ``category_id`` no image / category defines; duplicate image, category or
+  annotation ids; ``width``/``height`` <= 0; ``iscrowd`` other than 0/1; ``bbox`` not 4 numbers.
+
+Counted warnings (``Dataset.warnings``; ``strict=True`` turns them into errors):
+
+* ``degenerate_ring``: a polygon ring with fewer than 3 points (e.g. ``[x0, y0, x1, y1]``) is kept
+  as stored.
+
+Variants: a missing ``iscrowd`` reads as 0 (LVIS); ``score`` is kept (NaN where absent);
+``area``/``bbox`` are the file's (NaN where absent). Results files follow pycocotools'
+``COCO.loadRes``: ids are 1..n in file order, ``iscrowd`` is 0, an RLE result's ``area`` is its
+pixel count, and a result with only a ``bbox`` becomes the polygon
+``[x, y, x, y+h, x+w, y+h, x+w, y]`` with ``area = w * h``.
+"""
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+import logging
+import os
+import re
+import zipfile
+import zlib
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_not
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from .dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING, Dataset
+from .errors import InputError, Warnings
+
+__all__ = ["load", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD"]
+
+log = logging.getLogger(__name__)
+
+MAX_MEMBER_BYTES = 4 << 30
+MAX_RATIO = 100
+RATIO_MIN_BYTES = 256 << 20
+MAX_ABS_COORD = 1e7
+_UINT32_MAX = 4294967295
+
+
+# --------------------------------------------------------------------------------------------
+# typed schema (msgspec)
+class _RLE(msgspec.Struct, gc=False):
+    size: list[int]
+    counts: str | list[int]
+
+
+class _Image(msgspec.Struct, gc=False):
+    id: int
+    width: int
+    height: int
+    file_name: str = ""
+
+
+class _Category(msgspec.Struct, gc=False):
+    id: int
+    name: str = ""
+    supercategory: str = ""
+
+
+class _Ann(msgspec.Struct, gc=False):
+    id: int
+    image_id: int
+    category_id: int
+    segmentation: msgspec.Raw
+    iscrowd: int = 0
+    area: float = float("nan")
+    bbox: list[float] | None = None
+    score: float = float("nan")
+
+
+class _ResAnn(msgspec.Struct, gc=False):
+    image_id: int
+    category_id: int
+    segmentation: msgspec.Raw = msgspec.Raw(b"null")
+    area: float = float("nan")
+    bbox: list[float] | None = None
+    score: float = float("nan")
+
+
+class _File(msgspec.Struct, gc=False):
+    images: list[_Image]
+    annotations: list[_Ann]
+    categories: list[_Category]
+
+
+_DEC_FILE = msgspec.json.Decoder(_File)
+_DEC_RES = msgspec.json.Decoder(list[_ResAnn])
+_DEC_RLE = msgspec.json.Decoder(_RLE)
+
+
+# --------------------------------------------------------------------------------------------
+# reading bytes
+def _read_capped(f, cap: int, name: str) -> bytes:
+    data = f.read(cap + 1)
+    if len(data) > cap:
+        raise InputError(f"uncompressed data exceeds the {cap} byte limit; refused", name)
+    return data
+
+
+def _read_zip(path: str) -> list[tuple[str, bytes]]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as e:
+        raise InputError(f"not a valid zip file ({e})", path) from None
+    out = []
+    with zf:
+        infos = zf.infolist()
+        for info in infos:
+            nm = info.filename.replace("\\", "/")
+            parts = nm.split("/")
+            if nm.startswith("/") or re.match(r"^[A-Za-z]:", nm) or ".." in parts:
+                raise InputError(f"unsafe member path {info.filename!r} (absolute or '..'); zip refused",
+                                 path)
+        members = sorted(
+            (i for i in infos if not i.is_dir() and i.filename.lower().endswith(".json")
+             and not i.filename.startswith("__MACOSX/") and not os.path.basename(i.filename).startswith("._")),
+            key=lambda i: i.filename)
+        if not members:
+            raise InputError("zip holds no *.json member", path)
+        for info in members:
+            name = f"{path}:{info.filename}"
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise InputError(f"member declares {info.file_size} bytes uncompressed, over the "
+                                 f"{MAX_MEMBER_BYTES} byte limit; refused", name)
+            if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise InputError(f"member compression ratio {info.file_size / max(info.compress_size, 1):.0f}x "
+                                 f"exceeds {MAX_RATIO}x; refused as a likely zip bomb", name)
+            try:
+                with zf.open(info) as f:
+                    data = _read_capped(f, info.file_size, name)
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise InputError(f"cannot read zip member ({e})", name) from None
+            out.append((name, data))
+    return out
+
+
+def _read_one(path: str) -> list[tuple[str, bytes]]:
+    p = Path(path)
+    try:
+        if p.is_dir():
+            files = sorted(q for q in p.iterdir() if q.suffix.lower() == ".json" and q.is_file())
+            if not files:
+                raise InputError("directory holds no *.json file", path)
+            out = []
+            for q in files:
+                out.extend(_read_one(str(q)))
+            return out
+        if not p.exists():
+            raise InputError("no such file", path)
+        low = p.name.lower()
+        if low.endswith(".zip"):
+            return _read_zip(str(p))
+        if low.endswith(".gz"):
+            try:
+                with gzip.open(p, "rb") as f:
+                    return [(str(p), _read_capped(f, MAX_MEMBER_BYTES, str(p)))]
+            except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+                raise InputError(f"not a valid gzip file ({e})", path) from None
+        with open(p, "rb") as f:
+            return [(str(p), f.read())]
+    except InputError:
+        raise
+    except OSError as e:
+        raise InputError(f"cannot read ({e.strerror or e})", path) from None
+
+
+# --------------------------------------------------------------------------------------------
+# decoding, and precise messages on failure
+def _tname(v) -> str:
+    if v is None:
+        return "null"
+    return {bool: "bool", int: "int", float: "float", str: "string", list: "list", dict: "object"}.get(
+        type(v), type(v).__name__)
+
+
+def _is_int(v) -> bool:
+    return type(v) is int
+
+
+def _is_num(v) -> bool:
+    return type(v) is int or type(v) is float
+
+
+def _malformed(data: bytes, name: str, err: Exception, results: bool):
+    """msgspec said the bytes are not JSON: find where (or whether it was NaN/Infinity)."""
+    if not data.strip():
+        raise InputError("file is empty", name) from None
+    try:
+        obj = json.loads(data)
+    except UnicodeDecodeError as e:
+        raise InputError(f"not valid UTF-8 text (byte {e.start})", name) from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON at line {e.lineno} column {e.colno} (byte {e.pos}): {e.msg}",
+                         name) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", name) from None
+    _explain(obj, name, results)
+    raise InputError(f"invalid JSON ({err})", name) from None
+
+
+def _check_seg(seg, aid, name, field="segmentation"):
+    if isinstance(seg, list):
+        if not seg:
+            raise InputError("empty segmentation list", name, aid, field)
+        for k, ring in enumerate(seg):
+            if not isinstance(ring, list):
+                raise InputError(f"polygon segmentation must be a list of rings (lists of numbers); "
+                                 f"got {_tname(ring)}", name, aid, f"{field}[{k}]")
+            for j, v in enumerate(ring):
+                if not _is_num(v):
+                    what = "nested too deep" if isinstance(v, list) else f"is {_tname(v)}"
+                    raise InputError(f"coordinate {what}; expected a number", name, aid, f"{field}[{k}][{j}]")
+                if not np.isfinite(v):
+                    raise InputError(f"non-finite coordinate {v!r}", name, aid, f"{field}[{k}][{j}]")
+                if abs(v) > MAX_ABS_COORD:
+                    raise InputError(f"coordinate {v!r} exceeds |x| <= {MAX_ABS_COORD:g}", name, aid,
+                                     f"{field}[{k}][{j}]")
+            if len(ring) % 2:
+                raise InputError(f"ring has an odd number of coordinates ({len(ring)})", name, aid,
+                                 f"{field}[{k}]")
+    elif isinstance(seg, dict):
+        if "size" not in seg or "counts" not in seg:
+            raise InputError("RLE segmentation needs 'size' and 'counts'", name, aid, field)
+        size = seg["size"]
+        if not (isinstance(size, list) and len(size) == 2 and all(_is_int(s) for s in size)):
+            raise InputError(f"RLE size must be [height, width] integers; got {size!r}"[:200], name, aid,
+                             f"{field}.size")
+        c = seg["counts"]
+        if isinstance(c, list):
+            for j, v in enumerate(c):
+                if not _is_int(v):
+                    raise InputError(f"RLE count is {_tname(v)}; expected a non-negative integer", name, aid,
+                                     f"{field}.counts[{j}]")
+        elif not isinstance(c, str):
+            raise InputError(f"RLE counts must be a list of integers or a string; got {_tname(c)}", name, aid,
+                             f"{field}.counts")
+    else:
+        raise InputError(f"segmentation is neither polygons (list of rings) nor RLE (object with size and "
+                         f"counts); got {_tname(seg)}", name, aid, field)
+
+
+def _explain(obj, name: str, results: bool) -> None:
+    """Walk an untyped decode and raise the first problem as a precise InputError (or return)."""
+    if results:
+        if not isinstance(obj, list):
+            raise InputError(f"top-level JSON value is {_tname(obj)}; expected a list of result annotations",
+                             name)
+        anns = obj
+    else:
+        if not isinstance(obj, dict):
+            raise InputError(f"top-level JSON value is {_tname(obj)}; expected an object with 'images', "
+                             f"'annotations' and 'categories' (or a results list, with like=)", name)
+        for sec in ("images", "annotations", "categories"):
+            if sec not in obj:
+                raise InputError(f"missing section '{sec}'", name)
+            if not isinstance(obj[sec], list):
+                raise InputError(f"expected a list, got {_tname(obj[sec])}", name, field=sec)
+        for i, im in enumerate(obj["images"]):
+            if not isinstance(im, dict):
+                raise InputError(f"expected an object, got {_tname(im)}", name, field=f"images[{i}]")
+            iid = im.get("id")
+            for key in ("id", "width", "height"):
+                if key not in im:
+                    raise InputError(f"missing required key '{key}'", name, iid, f"images[{i}].{key}", kind="image")
+                if not _is_int(im[key]):
+                    raise InputError(f"expected an integer, got {_tname(im[key])}", name, iid, key, kind="image")
+            if "file_name" in im and not isinstance(im["file_name"], str):
+                raise InputError(f"expected a string, got {_tname(im['file_name'])}", name, iid, "file_name",
+                                 kind="image")
+        for i, c in enumerate(obj["categories"]):
+            if not isinstance(c, dict):
+                raise InputError(f"expected an object, got {_tname(c)}", name, field=f"categories[{i}]")
+            if "id" not in c:
+                raise InputError("missing required key 'id'", name, field=f"categories[{i}].id")
+            if not _is_int(c["id"]):
+                raise InputError(f"expected an integer, got {_tname(c['id'])}", name, c["id"], "id",
+                                 kind="category")
+            for key in ("name", "supercategory"):
+                if key in c and not isinstance(c[key], str):
+                    raise InputError(f"expected a string, got {_tname(c[key])}", name, c["id"], key,
+                                     kind="category")
+        anns = obj["annotations"]
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict):
+            raise InputError(f"expected an object, got {_tname(a)}", name, field=f"annotations[{i}]")
+        if results:
+            aid = f"#{i + 1}"
+            required = ("image_id", "category_id")
+        else:
+            if "id" not in a:
+                raise InputError("missing required key 'id'", name, field=f"annotations[{i}].id")
+            aid = a["id"]
+            if not _is_int(aid):
+                raise InputError(f"expected an integer, got {_tname(aid)}", name, field=f"annotations[{i}].id")
+            required = ("image_id", "category_id", "segmentation")
+        for key in required:
+            if key not in a:
+                raise InputError(f"missing required key '{key}'", name, aid, key)
+        for key in ("image_id", "category_id", "iscrowd"):
+            if key in a and not _is_int(a[key]):
+                raise InputError(f"expected an integer, got {_tname(a[key])}", name, aid, key)
+        for key in ("area", "score"):
+            if key in a and not _is_num(a[key]):
+                raise InputError(f"expected a number, got {_tname(a[key])}", name, aid, key)
+        if "bbox" in a and a["bbox"] is not None:
+            bb = a["bbox"]
+            if not (isinstance(bb, list) and len(bb) == 4 and all(_is_num(v) for v in bb)):
+                raise InputError("bbox must be 4 numbers [x, y, w, h]", name, aid, "bbox")
+        if "segmentation" in a and not (results and a["segmentation"] is None):
+            _check_seg(a["segmentation"], aid, name)
+
+
+def _validation_failed(data: bytes, name: str, err: Exception, results: bool):
+    try:
+        obj = json.loads(data)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", name) from None
+    except ValueError:
+        obj = None
+    if obj is not None:
+        _explain(obj, name, results)
+    # Nothing more precise found: translate msgspec's path.
+    msg = str(err)
+    m = re.search(r"\$\.annotations\[(\d+)\]\.?(.*)`", msg)
+    if m and isinstance(obj, dict):
+        try:
+            aid = obj["annotations"][int(m.group(1))].get("id")
+        except Exception:
+            aid = None
+        raise InputError(msg.split(" - at ")[0], name, aid, m.group(2) or None) from None
+    raise InputError(f"invalid COCO file: {msg}", name) from None
+
+
+def _decode(data: bytes, name: str, has_like: bool):
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = data.lstrip()[:1]
+    results = head == b"["
+    if results and not has_like:
+        raise InputError("this is a results file (a top-level JSON list of annotations): pass like=<Dataset> "
+                         "(the ground truth that supplies images and categories)", name)
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        return (_DEC_RES if results else _DEC_FILE).decode(data), results
+    except msgspec.ValidationError as e:
+        _validation_failed(data, name, e, results)
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
+        _malformed(data, name, e, results)
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+# --------------------------------------------------------------------------------------------
+# building arrays
+def _int_col(items, attr: str, n: int, names, src, what="annotation", ids=None) -> np.ndarray:
+    try:
+        return np.fromiter(map(attrgetter(attr), items), np.int64, n)
+    except OverflowError:
+        for i, it in enumerate(items):
+            v = getattr(it, attr)
+            if not -(1 << 63) <= v < (1 << 63):
+                raise InputError(f"integer {v} out of the int64 range", names[src[i]],
+                                 None if ids is None else ids[i], attr, kind=what) from None
+        raise
+
+
+def _dedupe(ids, src, cols, names, what):
+    """Sort by id; drop identical repeats coming from other files; raise on duplicates/conflicts."""
+    order = np.lexsort((src, ids))
+    ids = ids[order]
+    src = src[order]
+    cols = [c[order] for c in cols]
+    same = np.flatnonzero(ids[1:] == ids[:-1]) + 1
+    if same.size:
+        same_file = src[same] == src[same - 1]
+        if same_file.any():
+            j = same[np.argmax(same_file)]
+            raise InputError(f"duplicate {what} id {ids[j]}", names[src[j]], ids[j], "id", kind=what)
+        for j in same:
+            for c in cols:
+                if c[j] != c[j - 1]:
+                    raise InputError(f"{what} id {ids[j]} conflicts with the same id in {names[src[j - 1]]}",
+                                     names[src[j]], ids[j], "id", kind=what)
+        keep = np.ones(ids.shape[0], bool)
+        keep[same] = False
+        ids = ids[keep]
+        cols = [c[keep] for c in cols]
+    return ids, cols
+
+
+def _first(mask):
+    return int(np.argmax(mask))
+
+
+def _obj_array(it, n):
+    a = np.empty(n, object)
+    a[:] = list(it)
+    return a
+
+
+def _build(parts, names, like, strict, path_label, datas) -> Dataset:
+    warnings = Warnings()
+    results = parts[0][1]
+    if any(r != results for _, r in parts):
+        raise InputError("cannot merge results lists with instance files", path_label)
+    # ---------------- images & categories
+    if results:
+        image_id, width, height, file_name = like.image_id, like.width, like.height, like.file_name
+        cat_id, cat_name, cat_super = like.cat_id, like.cat_name, like.cat_supercategory
+    else:
+        ims = [p.images for p, _ in parts]
+        n_im = sum(map(len, ims))
+        im_src = np.repeat(np.arange(len(parts), dtype=np.int16), list(map(len, ims)))
+        allim = list(chain.from_iterable(ims))
+        iid = _int_col(allim, "id", n_im, names, im_src, "image")
+        w = np.fromiter(map(attrgetter("width"), allim), np.int64, n_im)
+        h = np.fromiter(map(attrgetter("height"), allim), np.int64, n_im)
+        bad = (w <= 0) | (h <= 0) | (w > 2**31 - 1) | (h > 2**31 - 1)
+        if bad.any():
+            j = _first(bad)
+            fld = "width" if not 0 < w[j] < 2**31 else "height"
+            raise InputError(f"{fld} must be a positive integer, got {w[j] if fld == 'width' else h[j]}",
+                             names[im_src[j]], iid[j], fld, kind="image")
+        fn = _obj_array(map(attrgetter("file_name"), allim), n_im)
+        image_id, (width, height, file_name) = _dedupe(iid, im_src, [w, h, fn], names, "image")
+        width = width.astype(np.int32)
+        height = height.astype(np.int32)
+        cats = [p.categories for p, _ in parts]
+        n_cat = sum(map(len, cats))
+        c_src = np.repeat(np.arange(len(parts), dtype=np.int16), list(map(len, cats)))
+        allc = list(chain.from_iterable(cats))
+        cid = _int_col(allc, "id", n_cat, names, c_src, "category")
+        cn = _obj_array(map(attrgetter("name"), allc), n_cat)
+        cs = _obj_array(map(attrgetter("supercategory"), allc), n_cat)
+        cat_id, (cat_name, cat_super) = _dedupe(cid, c_src, [cn, cs], names, "category")
+    # ---------------- annotations
+    lens = [len(p) if results else len(p.annotations) for p, _ in parts]
+    anns = list(chain.from_iterable(p if results else p.annotations for p, _ in parts))
+    n = len(anns)
+    src = np.repeat(np.arange(len(parts), dtype=np.int16), lens)
+    if results:
+        ann_id = np.arange(1, n + 1, dtype=np.int64)
+        iscrowd = np.zeros(n, np.uint8)
+    else:
+        ann_id = _int_col(anns, "id", n, names, src)
+        crowd = _int_col(anns, "iscrowd", n, names, src, ids=ann_id)
+        bad = (crowd != 0) & (crowd != 1)
+        if bad.any():
+            j = _first(bad)
+            raise InputError(f"iscrowd must be 0 or 1, got {crowd[j]}", names[src[j]], ann_id[j], "iscrowd")
+        iscrowd = crowd.astype(np.uint8)
+    img = _int_col(anns, "image_id", n, names, src, ids=ann_id)
+    cat = _int_col(anns, "category_id", n, names, src, ids=ann_id)
+    area = np.fromiter(map(attrgetter("area"), anns), np.float64, n)
+    score = np.fromiter(map(attrgetter("score"), anns), np.float64, n)
+    bbs = list(map(attrgetter("bbox"), anns))
+    has_bb = np.fromiter(map(is_not, bbs, repeat(None)), bool, n)
+    bb_len = np.fromiter(map(len, compress(bbs, has_bb)), np.int64)
+    if (bb_len != 4).any():
+        j = np.flatnonzero(has_bb)[_first(bb_len != 4)]
+        raise InputError("bbox must be 4 numbers [x, y, w, h]", names[src[j]], ann_id[j], "bbox")
+    bbox = np.full((n, 4), np.nan)
+    bbox[has_bb] = np.fromiter(chain.from_iterable(compress(bbs, has_bb)), np.float64,
+                               4 * int(has_bb.sum())).reshape(-1, 4)
+    raws = list(map(attrgetter("segmentation"), anns))
+    del anns
+    # Sort instances by (image_id, category_id, ann_id) now: the columns are permuted by numpy and
+    # the segmentation texts before parsing, so the parsed polygons come out in final order.
+    order = np.lexsort((ann_id, cat, img))
+    if (order[1:] < order[:-1]).any():
+        raws = [raws[i] for i in order.tolist()]
+        ann_id, iscrowd, img, cat, src = ann_id[order], iscrowd[order], img[order], cat[order], src[order]
+        area, score, bbox, has_bb = area[order], score[order], bbox[order], has_bb[order]
+    if results:  # loadRes: a bbox-only result becomes the bbox polygon, area w * h
+        for j in [j for j, r in enumerate(raws) if len(r) == 4 and bytes(r) == b"null"]:
+            if not has_bb[j]:
+                raise InputError("result has neither 'segmentation' nor 'bbox'", names[src[j]], ann_id[j],
+                                 "segmentation")
+            x, y, bw, bh = bbox[j].tolist()
+            raws[j] = json.dumps([[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]).encode()
+            area[j] = bw * bh
+    seg_off = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, raws), np.int64, n), out=seg_off[1:])
+    from .engine.ragged import parse_polygons
+    seg_kind, n_rings, ring_vals, coords = parse_polygons(np.frombuffer(b"".join(raws), np.uint8), seg_off)
+
+    def explain(j, why):
+        _validation_failed(datas[src[j]], names[src[j]], why, results)  # raises, precise when it can
+        raise InputError(why, names[src[j]], ann_id[j], "segmentation")  # pragma: no cover
+
+    bad = (seg_kind < 0) | (seg_kind == 2)
+    if bad.any():
+        explain(_first(bad), "segmentation is neither polygons (list of rings of numbers) nor RLE")
+    kind = np.full(n, KIND_POLYGON, np.int8)
+    segs = [None] * n
+    dec = _DEC_RLE
+    for j in np.flatnonzero(seg_kind == 1).tolist():
+        try:
+            sg = dec.decode(raws[j])
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            explain(j, f"invalid RLE segmentation ({e})")
+        segs[j] = sg
+        kind[j] = KIND_RLE_STRING if type(sg.counts) is str else KIND_RLE_LIST
+    del raws
+
+    # ---------------- polygons
+    is_poly = kind == KIND_POLYGON
+    empty = is_poly & (n_rings == 0)
+    if empty.any():
+        j = _first(empty)
+        raise InputError("empty segmentation list", names[src[j]], ann_id[j], "segmentation")
+    inst_ring_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(n_rings, out=inst_ring_offsets[1:])
+
+    def ring_owner(r):
+        i = int(np.searchsorted(inst_ring_offsets, r, side="right") - 1)
+        return i, int(r - inst_ring_offsets[i])
+
+    odd = (ring_vals % 2) != 0
+    if odd.any():
+        r = _first(odd)
+        i, k = ring_owner(r)
+        raise InputError(f"ring has an odd number of coordinates ({ring_vals[r]})", names[src[i]], ann_id[i],
+                         f"segmentation[{k}]")
+    absmax = float(np.abs(coords).max()) if coords.size else 0.0
+    if not absmax <= MAX_ABS_COORD:  # NaN-aware: NaN/inf/huge all fail
+        bad = ~(np.abs(coords) <= MAX_ABS_COORD)
+        q = _first(bad)
+        val_off = np.concatenate([[0], np.cumsum(ring_vals)])
+        r = int(np.searchsorted(val_off, q, side="right") - 1)
+        i, k = ring_owner(r)
+        v = float(coords[q])
+        reason = (f"non-finite coordinate {v!r}" if not np.isfinite(v)
+                  else f"coordinate {v!r} exceeds |x| <= {MAX_ABS_COORD:g}")
+        raise InputError(reason, names[src[i]], ann_id[i], f"segmentation[{k}][{q - val_off[r]}]")
+    degen = ring_vals < 6
+    if degen.any():
+        rs = np.flatnonzero(degen)
+        for r in rs[:warnings.max_examples]:
+            i, k = ring_owner(r)
+            msg = (f"{names[src[i]]}: annotation {ann_id[i]}: field 'segmentation[{k}]': ring has "
+                   f"{ring_vals[r] // 2} points (need >= 3); kept as stored")
+            if strict:
+                raise InputError(f"ring has {ring_vals[r] // 2} points (need >= 3)", names[src[i]], ann_id[i],
+                                 f"segmentation[{k}]")
+            warnings.add("degenerate_ring", msg)
+        warnings.counts["degenerate_ring"] += len(rs) - min(len(rs), warnings.max_examples)
+        log.warning("%d polygon ring(s) with fewer than 3 points kept (e.g. %s)", len(rs),
+                    warnings.examples["degenerate_ring"][0])
+    xy = coords.reshape(-1, 2)
+    ring_offsets = np.zeros(len(ring_vals) + 1, np.int64)
+    np.cumsum(ring_vals // 2, out=ring_offsets[1:])
+
+    # ---------------- RLE
+    is_rle = ~is_poly
+    rle_h = np.zeros(n, np.int32)
+    rle_w = np.zeros(n, np.int32)
+    rle_idx = np.flatnonzero(is_rle)
+    rle_segs = [segs[j] for j in rle_idx]
+    sizes = [s.size for s in rle_segs]
+    sz_len = np.fromiter(map(len, sizes), np.int64, len(sizes))
+    if (sz_len != 2).any():
+        j = rle_idx[_first(sz_len != 2)]
+        raise InputError("RLE size must be [height, width]", names[src[j]], ann_id[j], "segmentation.size")
+    hw = np.fromiter(chain.from_iterable(sizes), np.int64, 2 * len(sizes)).reshape(-1, 2)
+    is_str = kind == KIND_RLE_STRING
+    is_lst = kind == KIND_RLE_LIST
+    str_idx = np.flatnonzero(is_str)
+    lst_idx = np.flatnonzero(is_lst)
+    enc = [segs[j].counts.encode() for j in str_idx]
+    boff = np.zeros(len(enc) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=boff[1:])
+    s_counts, s_off, s_err = _decode_batch(np.frombuffer(b"".join(enc), np.uint8), boff)
+    if s_err.any():
+        from .engine.ragged import RLE_ERROR_TEXT
+        t = _first(s_err != 0)
+        j = str_idx[t]
+        raise InputError(RLE_ERROR_TEXT[int(s_err[t])], names[src[j]], ann_id[j], "segmentation.counts")
+    lsts = [segs[j].counts for j in lst_idx]
+    l_len = np.fromiter(map(len, lsts), np.int64, len(lsts))
+    try:
+        l_counts = np.fromiter(chain.from_iterable(lsts), np.int64, int(l_len.sum()))
+        bad_l = (l_counts < 0) | (l_counts > _UINT32_MAX)
+    except OverflowError:
+        l_counts = None
+        bad_l = None
+    l_off = np.zeros(len(lsts) + 1, np.int64)
+    np.cumsum(l_len, out=l_off[1:])
+    if bad_l is None or bad_l.any():
+        for t, c in enumerate(lsts):
+            for v in c:
+                if not 0 <= v <= _UINT32_MAX:
+                    j = lst_idx[t]
+                    raise InputError(f"RLE count {v} is negative or exceeds 2**32 - 1", names[src[j]], ann_id[j],
+                                     "segmentation.counts")
+    # virtual segments: strings, then lists, then one empty segment for polygons
+    all_counts = np.concatenate([s_counts, l_counts.astype(np.uint32)])
+    all_off = np.concatenate([s_off, s_off[-1] + l_off[1:], [s_off[-1] + l_off[-1]]]).astype(np.int64)
+    vidx = np.full(n, len(str_idx) + len(lst_idx), np.int64)
+    vidx[str_idx] = np.arange(len(str_idx))
+    vidx[lst_idx] = len(str_idx) + np.arange(len(lst_idx))
+    rle_h[rle_idx] = hw[:, 0]
+    rle_w[rle_idx] = hw[:, 1]
+
+    # ---------------- ids
+    ord_img = np.argsort(image_id, kind="stable")
+    image_id_s = image_id[ord_img]
+    if (image_id_s[1:] == image_id_s[:-1]).any():
+        k = _first(image_id_s[1:] == image_id_s[:-1])
+        raise InputError(f"duplicate image id {image_id_s[k]}", path_label, image_id_s[k], "id", kind="image")
+    img_row = np.searchsorted(image_id, img)
+    img_row_c = np.minimum(img_row, max(len(image_id) - 1, 0))
+    unknown = (img_row >= len(image_id)) | (image_id[img_row_c] != img) if len(image_id) else np.ones(n, bool)
+    if unknown.any():
+        j = _first(unknown)
+        raise InputError(f"image id {img[j]} is not defined in 'images'", names[src[j]], ann_id[j], "image_id")
+    crow = np.searchsorted(cat_id, cat)
+    crow_c = np.minimum(crow, max(len(cat_id) - 1, 0))
+    unknown = (crow >= len(cat_id)) | (cat_id[crow_c] != cat) if len(cat_id) else np.ones(n, bool)
+    if unknown.any():
+        j = _first(unknown)
+        raise InputError(f"category id {cat[j]} is not defined in 'categories'", names[src[j]], ann_id[j],
+                         "category_id")
+    if not results:
+        aord = np.argsort(ann_id, kind="stable")
+        sa = ann_id[aord]
+        dup = sa[1:] == sa[:-1]
+        if dup.any():
+            k = _first(dup)
+            j0, j1 = aord[k], aord[k + 1]
+            where = (f"in {names[src[j0]]}" if src[j0] == src[j1]
+                     else f"also in {names[src[j0]]}")
+            raise InputError(f"duplicate annotation id {sa[k]} ({where})", names[src[j1]], sa[k], "id")
+
+    # ---------------- RLE vs image size, sums
+    ih = height[img_row].astype(np.int64)
+    iw = width[img_row].astype(np.int64)
+    bad = is_rle & ((rle_h != ih) | (rle_w != iw))
+    if bad.any():
+        j = _first(bad)
+        raise InputError(f"RLE size [{rle_h[j]}, {rle_w[j]}] differs from the image's [height, width] "
+                         f"[{ih[j]}, {iw[j]}]", names[src[j]], ann_id[j], "segmentation.size")
+    csum = np.zeros(all_counts.shape[0] + 1, np.uint64)
+    np.cumsum(all_counts, dtype=np.uint64, out=csum[1:])
+    seg_sum = (csum[all_off[1:]] - csum[all_off[:-1]])[vidx]
+    bad = is_rle & (seg_sum != (ih * iw).astype(np.uint64))
+    if bad.any():
+        j = _first(bad)
+        raise InputError(f"RLE counts sum to {seg_sum[j]}, expected height*width = {ih[j] * iw[j]}",
+                         names[src[j]], ann_id[j], "segmentation.counts")
+    if results:  # loadRes: an RLE result's area is its pixel count
+        pos = np.arange(all_counts.shape[0], dtype=np.int64)
+        seg_of = np.searchsorted(all_off, pos, side="right") - 1
+        odd_c = np.where((pos - all_off[seg_of]) % 2 == 1, all_counts, 0).astype(np.uint64)
+        oc = np.zeros(all_counts.shape[0] + 1, np.uint64)
+        np.cumsum(odd_c, out=oc[1:])
+        px = (oc[all_off[1:]] - oc[all_off[:-1]])[vidx]
+        area = np.where(is_rle, px.astype(np.float64), area)
+
+    # ---------------- RLE counts: string- and list-decoded segments interleaved in instance order
+    from .engine.ragged import gather_ragged
+    counts_s, co_s = gather_ragged(all_counts, all_off, vidx)
+
+    return Dataset(
+        path=path_label, sources=list(names),
+        image_id=image_id, width=width, height=height, file_name=file_name,
+        cat_id=cat_id, cat_name=cat_name, cat_supercategory=cat_super,
+        ann_id=ann_id, inst_image_id=img, category_id=cat, iscrowd=iscrowd,
+        area=area, bbox=bbox, score=score, kind=kind, source=src,
+        img_row=img_row.astype(np.int64),
+        xy=np.ascontiguousarray(xy), ring_offsets=ring_offsets, inst_ring_offsets=inst_ring_offsets,
+        counts=counts_s, counts_offsets=co_s, rle_h=rle_h, rle_w=rle_w,
+        warnings=warnings,
+    )
+
+
+def _decode_batch(buf, boff):
+    from .engine.ragged import decode_strings
+    if boff.shape[0] == 1:
+        return np.zeros(0, np.uint32), boff.copy(), np.zeros(0, np.int8)
+    return decode_strings(buf, boff)
+
+
+# --------------------------------------------------------------------------------------------
+def load(path, *, like: Dataset | None = None, strict: bool = False) -> Dataset:
+    """Load COCO instance annotations (or a results list) into a columnar :class:`Dataset`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or list of them
+        A ``.json`` / ``.json.gz`` file, a ``.zip`` of JSON files, a directory of ``*.json``
+        files, or a list of any of these; several files are merged (see the module docstring).
+    like : Dataset, optional
+        Ground truth supplying images and categories when ``path`` is a results file (a
+        top-level JSON list of annotations). Ignored for instance files.
+    strict : bool
+        Turn counted warnings (``degenerate_ring``) into errors.
+
+    Returns
+    -------
+    Dataset
+        Instances sorted by (image_id, category_id, ann_id); ``warnings`` holds counted warnings.
+
+    Raises
+    ------
+    InputError
+        Any problem with the input, naming the file, annotation id and field.
+
+    Examples
+    --------
+    >>> import cocodiff
+    >>> gt = cocodiff.load("data/coco2014_val100/instances_val2014_100.json")
+    >>> gt.n_instances
+    839
+    >>> dt = cocodiff.load("data/coco2014_val100/instances_val2014_fakesegm100_results.json", like=gt)
+    """
+    if isinstance(path, (list, tuple)):
+        if not path:
+            raise InputError("no input paths given")
+        files = []
+        for p in path:
+            files.extend(_read_one(os.fspath(p)))
+        label = " + ".join(os.fspath(p) for p in path)
+    else:
+        label = os.fspath(path)
+        files = _read_one(label)
+    if len(files) > 32767:
+        raise InputError("too many input files (> 32767)", label)
+    gc_was = gc.isenabled()
+    gc.disable()  # decoding and building allocate many objects and no cycles
+    try:
+        parts = []
+        names = []
+        datas = []
+        for name, data in files:
+            parts.append(_decode(data, name, like is not None))
+            names.append(name)
+            datas.append(data)  # the segmentations are msgspec.Raw views into it
+        files = None
+        return _build(parts, names, like, strict, label, datas)
+    finally:
+        if gc_was:
+            gc.enable()

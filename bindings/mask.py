@@ -1,0 +1,603 @@
+"""Drop-in replacement for ``pycocotools.mask``::
+
+    from cocodiff import mask as maskUtils
+
+Same functions, arguments and return conventions as pycocotools 2.0.x -- RLEs are dicts
+``{'size': [h, w], 'counts': bytes}``, masks are ``uint8`` arrays in Fortran order, ``area``
+gives ``uint32``, ``toBbox`` / ``iou`` give ``float64`` -- and the same results, bit for bit
+(strings, areas, boxes, IoUs). The work is done by the Numba kernels in
+:mod:`cocodiff.engine.rle` and :mod:`cocodiff.engine.iou`.
+
+Where pycocotools crashes, reads uninitialised memory or silently guesses, this module
+raises ``ValueError`` (a subclass of ``Exception``, so ``except Exception`` still works):
+
+* an empty list (``decode``, ``merge``, ``frPyObjects``), masks of different sizes in
+  ``decode`` / ``merge``;
+* counts that do not sum to ``h * w``, negative counts, compressed strings with characters
+  outside ``'0'..'o'`` or that end inside a value, ``h`` or ``w`` not >= 1;
+* ``frPyObjects`` with a bare flat list of 4 numbers (a box or a 2-point polygon?), a
+  ragged list whose first item has 4 numbers, a polygon with an odd number or no
+  coordinates or a non-finite one.
+
+Conventions kept from pycocotools (documented because they surprise):
+
+* ``frPyObjects`` reads a list whose items are all 4-number lists, or an ``(N, 4)`` array,
+  as **boxes** ``[x, y, w, h]`` -- so a polygon list ``[[x1, y1, x2, y2]]`` is a box;
+* an uncompressed RLE dict carries its own ``size``; ``frPyObjects`` ignores ``h, w`` for it;
+* ``iou`` returns ``[]`` (a list) when ``dt`` or ``gt`` is empty, ``-1`` for a pair of masks
+  of different sizes whose boxes overlap (``0`` when they do not), and for a crowd ``gt``
+  uses ``area(dt)`` as the union.
+
+Extensions: ``encode`` also takes ``bool`` masks and any memory layout; ``iou`` / ``area`` /
+``toBbox`` / ``decode`` / ``merge`` also take uncompressed RLE dicts (list counts);
+``frPyObjects`` also takes compressed RLE dicts (returned re-encoded) and a single flat
+polygon list (returns one RLE dict); ``iscrowd=None`` means no crowd.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .engine.iou import bbox_iou_matrix, iou_matrix
+from .engine.rle import (rle_area_batch, rle_bbox_batch, rle_decode_batch, rle_encode,
+                         rle_from_string_batch, rle_to_string, rle_to_string_batch)
+
+__all__ = ["encode", "decode", "area", "toBbox", "iou", "merge", "frPyObjects", "frBbox",
+           "frPoly", "frUncompressedRLE", "rles_to_store", "store_to_rles"]
+
+_U32_MAX = 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------- validation
+def _dim(v, name: str) -> int:
+    if type(v) is int and v >= 1:  # fast path
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if isinstance(v, numbers.Integral):
+        iv = int(v)
+    elif isinstance(v, numbers.Real) and float(v).is_integer():
+        iv = int(v)
+    else:
+        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if iv < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return iv
+
+
+def _size(obj, where: str) -> tuple[int, int]:
+    if not isinstance(obj, dict) or "size" not in obj or "counts" not in obj:
+        raise ValueError(f"{where}: an RLE must be a dict with 'size' and 'counts', got {type(obj).__name__}")
+    s = obj["size"]
+    if type(s) is list and len(s) == 2 and type(s[0]) is int and type(s[1]) is int \
+            and s[0] >= 1 and s[1] >= 1:  # fast path
+        return s[0], s[1]
+    try:
+        n = len(s)
+    except TypeError:
+        n = -1
+    if n != 2:
+        raise ValueError(f"{where}: RLE 'size' must be [h, w], got {s!r}")
+    return _dim(s[0], f"{where}: RLE height"), _dim(s[1], f"{where}: RLE width")
+
+
+def _uncompressed_counts(c, where: str) -> np.ndarray:
+    arr = np.asarray(c)
+    if arr.ndim != 1:
+        raise ValueError(f"{where}: uncompressed RLE counts must be a flat list of integers")
+    if arr.size == 0:
+        return np.zeros(0, np.uint32)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.floor(arr)):
+            raise ValueError(f"{where}: uncompressed RLE counts must be integers")
+    elif arr.dtype.kind not in "iu":
+        raise ValueError(f"{where}: uncompressed RLE counts must be integers, got dtype {arr.dtype}")
+    if np.any(arr < 0):
+        raise ValueError(f"{where}: uncompressed RLE has a negative count")
+    if np.any(arr > _U32_MAX):
+        raise ValueError(f"{where}: uncompressed RLE has a count above 2**32-1")
+    return arr.astype(np.uint32)
+
+
+def _counts_bytes(obj, where: str) -> bytes:
+    c = obj["counts"]
+    if type(c) is bytes:  # fast path
+        return c
+    if isinstance(c, str):
+        try:
+            return c.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where}: compressed RLE string has a character outside '0'..'o'") from None
+    if isinstance(c, (bytes, bytearray, memoryview)):
+        return bytes(c)
+    return rle_to_string(_uncompressed_counts(c, where)).tobytes()
+
+
+def rles_to_store(rleObjs, what: str = "rle"):
+    """Parse RLE dicts into a counts store, validating every one.
+
+    Parameters
+    ----------
+    rleObjs : list of dict
+        ``{'size': [h, w], 'counts': bytes | str | list of int}``.
+    what : str
+        Name used in error messages.
+
+    Returns
+    -------
+    counts : ndarray of uint32
+    offsets : ndarray of int64 (n + 1,)
+    h, w : ndarray of int64 (n,)
+
+    Raises
+    ------
+    ValueError
+        Bad dict, bad size, bad string, or counts that do not sum to ``h * w``.
+
+    Examples
+    --------
+    >>> c, o, h, w = rles_to_store([{'size': [5, 4], 'counts': b'62304'}])
+    >>> c.tolist(), o.tolist(), h.tolist(), w.tolist()
+    ([6, 2, 3, 2, 7], [0, 5], [5], [4])
+    """
+    n = len(rleObjs)
+    hl = [0] * n
+    wl = [0] * n
+    bufs = [b""] * n
+    for i, obj in enumerate(rleObjs):
+        if type(obj) is dict:  # fast path: well-formed dict with bytes counts
+            s = obj.get("size")
+            c = obj.get("counts")
+            if type(c) is bytes and type(s) is list and len(s) == 2 and type(s[0]) is int \
+                    and type(s[1]) is int and s[0] >= 1 and s[1] >= 1:
+                hl[i] = s[0]
+                wl[i] = s[1]
+                bufs[i] = c
+                continue
+        where = f"{what}[{i}]"
+        hl[i], wl[i] = _size(obj, where)
+        bufs[i] = _counts_bytes(obj, where)
+    hs = np.array(hl, np.int64)
+    ws = np.array(wl, np.int64)
+    boff = np.zeros(n + 1, np.int64)
+    np.cumsum([len(b) for b in bufs], out=boff[1:])
+    buf = np.frombuffer(b"".join(bufs), np.uint8)
+    try:
+        counts, offsets = rle_from_string_batch(buf, boff)
+    except ValueError as e:
+        # find the culprit for a precise message
+        for i, b in enumerate(bufs):
+            try:
+                rle_from_string_batch(np.frombuffer(b, np.uint8), np.array([0, len(b)], np.int64))
+            except ValueError:
+                raise ValueError(f"{what}[{i}]: {e}") from None
+        raise
+    cs = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=cs[1:], dtype=np.int64)
+    totals = cs[offsets[1:]] - cs[offsets[:-1]]
+    bad = np.nonzero(totals != hs * ws)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{what}[{i}]: RLE counts sum to {int(totals[i])}, not h*w = "
+                         f"{int(hs[i])}*{int(ws[i])} = {int(hs[i] * ws[i])}")
+    return counts, offsets, hs, ws
+
+
+def store_to_rles(counts, offsets, h, w) -> list:
+    """RLE dicts (compressed ``bytes`` counts) of a counts store.
+
+    Parameters
+    ----------
+    counts : ndarray of uint32
+    offsets : ndarray of int64 (n + 1,)
+    h, w : array-like of int (n,)
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> store_to_rles(np.array([6, 2, 3, 2, 7], np.uint32), np.array([0, 5]), [5], [4])
+    [{'size': [5, 4], 'counts': b'62304'}]
+    """
+    flat, boff = rle_to_string_batch(np.ascontiguousarray(counts, np.uint32),
+                                     np.ascontiguousarray(offsets, np.int64))
+    raw = flat.tobytes()
+    bo = boff.tolist()
+    return [{"size": [int(h[i]), int(w[i])], "counts": raw[bo[i]:bo[i + 1]]}
+            for i in range(len(bo) - 1)]
+
+
+def _one_rle(counts: np.ndarray, h: int, w: int) -> dict:
+    return {"size": [int(h), int(w)], "counts": rle_to_string(counts).tobytes()}
+
+
+# --------------------------------------------------------------------------- public API
+def encode(bimask):
+    """Run-length encode binary mask(s), like ``pycocotools.mask.encode``.
+
+    Parameters
+    ----------
+    bimask : ndarray of uint8 or bool, (h, w) or (h, w, n)
+        Any memory layout (pycocotools needs Fortran order for 3-D input).
+
+    Returns
+    -------
+    dict or list of dict
+        One RLE for a 2-D mask, a list of ``n`` for a 3-D stack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((5, 4), np.uint8); m[1:3, 1:3] = 1
+    >>> encode(m)
+    {'size': [5, 4], 'counts': b'62304'}
+    """
+    if not isinstance(bimask, np.ndarray):
+        raise ValueError(f"encode: expected a numpy array, got {type(bimask).__name__}")
+    if bimask.dtype == np.bool_:
+        bimask = bimask.view(np.uint8)
+    if bimask.dtype != np.uint8:
+        raise ValueError(f"encode: mask dtype must be uint8 or bool, got {bimask.dtype}")
+    if bimask.ndim == 2:
+        h, w = bimask.shape
+        _dim(h, "encode: mask height")
+        _dim(w, "encode: mask width")
+        return _one_rle(rle_encode(bimask), h, w)
+    if bimask.ndim == 3:
+        h, w, n = bimask.shape
+        _dim(h, "encode: mask height")
+        _dim(w, "encode: mask width")
+        return [_one_rle(rle_encode(bimask[:, :, i]), h, w) for i in range(n)]
+    raise ValueError(f"encode: mask must be 2-D (h, w) or 3-D (h, w, n), got shape {bimask.shape}")
+
+
+def decode(rleObjs):
+    """Decode RLE(s) to binary mask(s), like ``pycocotools.mask.decode``.
+
+    Parameters
+    ----------
+    rleObjs : dict or list of dict
+
+    Returns
+    -------
+    ndarray of uint8
+        ``(h, w)`` for one dict, ``(h, w, n)`` for a list; Fortran order.
+
+    Examples
+    --------
+    >>> int(decode({'size': [5, 4], 'counts': b'62304'}).sum())
+    4
+    """
+    single = type(rleObjs) is not list
+    objs = [rleObjs] if single else rleObjs
+    if len(objs) == 0:
+        raise ValueError("decode: empty list of RLEs")
+    counts, offsets, hs, ws = rles_to_store(objs, "decode")
+    if np.any(hs != hs[0]) or np.any(ws != ws[0]):
+        raise ValueError("decode: all RLEs must have the same size")
+    out = rle_decode_batch(counts, offsets, int(hs[0]), int(ws[0]))
+    return out[:, :, 0] if single else out
+
+
+def area(rleObjs):
+    """Foreground area of RLE(s), like ``pycocotools.mask.area`` (``uint32``).
+
+    Parameters
+    ----------
+    rleObjs : dict or list of dict
+
+    Returns
+    -------
+    numpy.uint32 or ndarray of uint32
+
+    Examples
+    --------
+    >>> int(area({'size': [5, 4], 'counts': b'62304'}))
+    4
+    """
+    single = type(rleObjs) is not list
+    objs = [rleObjs] if single else rleObjs
+    counts, offsets, _, _ = rles_to_store(objs, "area")
+    a = rle_area_batch(counts, offsets).astype(np.uint32)
+    return a[0] if single else a
+
+
+def toBbox(rleObjs):
+    """Bounding boxes ``[x, y, w, h]`` of RLE(s), like ``pycocotools.mask.toBbox``.
+
+    Parameters
+    ----------
+    rleObjs : dict or list of dict
+
+    Returns
+    -------
+    ndarray of float64, (4,) for one dict or (n, 4) for a list
+
+    Examples
+    --------
+    >>> toBbox({'size': [5, 4], 'counts': b'62304'})
+    array([1., 1., 2., 2.])
+    """
+    single = type(rleObjs) is not list
+    objs = [rleObjs] if single else rleObjs
+    counts, offsets, hs, _ = rles_to_store(objs, "toBbox")
+    bb = rle_bbox_batch(counts, offsets, hs)
+    return bb[0] if single else bb
+
+
+def _iou_preproc(objs, name):
+    if isinstance(objs, np.ndarray):
+        if objs.size == 0:
+            return "box", np.zeros((0, 4), np.float64)
+        if objs.ndim == 1 and objs.shape[0] == 4:
+            objs = objs.reshape(1, 4)
+        if objs.ndim != 2 or objs.shape[1] != 4:
+            raise ValueError(f"iou: {name}: a numpy array must be N x 4 bounding boxes, got shape {objs.shape}")
+        return "box", np.ascontiguousarray(objs, np.float64)
+    if isinstance(objs, list):
+        if len(objs) == 0:
+            return "empty", None
+        if all(isinstance(o, (list, np.ndarray)) and len(o) == 4 for o in objs):
+            arr = np.asarray(objs, dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 4:
+                raise ValueError(f"iou: {name}: boxes must be N x 4")
+            return "box", arr
+        if all(isinstance(o, dict) for o in objs):
+            return "rle", rles_to_store(objs, f"iou {name}")
+        raise ValueError(f"iou: {name}: a list must hold bounding boxes (N x 4) or RLE dicts")
+    raise ValueError(f"iou: {name}: unsupported type {type(objs).__name__}; use a list of RLE dicts, "
+                     "a list of boxes or an N x 4 array")
+
+
+def iou(dt, gt, pyiscrowd):
+    """IoU of every ``dt`` against every ``gt``, like ``pycocotools.mask.iou``.
+
+    Parameters
+    ----------
+    dt, gt : list of RLE dicts, or boxes (list of 4-number lists / N x 4 array)
+        Both of the same kind.
+    pyiscrowd : sequence of int (len(gt),) or None
+        Crowd flags of ``gt``: a crowd's union is the area of ``dt``.
+
+    Returns
+    -------
+    ndarray of float64 (len(dt), len(gt)), or ``[]`` if either is empty (as pycocotools)
+
+    Examples
+    --------
+    >>> r = {'size': [5, 4], 'counts': b'62304'}
+    >>> iou([r], [r], [0])
+    array([[1.]])
+    >>> iou([[0, 0, 2, 2]], [[1, 0, 2, 2]], [0])
+    array([[0.33333333]])
+    """
+    kd, d = _iou_preproc(dt, "dt")
+    if gt is dt:  # iou(rles, rles, crowd): parse once
+        kg, g = kd, d
+    else:
+        kg, g = _iou_preproc(gt, "gt")
+    m = 0 if kd == "empty" else (len(d) if kd == "box" else len(d[2]))
+    n = 0 if kg == "empty" else (len(g) if kg == "box" else len(g[2]))
+    if pyiscrowd is None:
+        crowd = np.zeros(n, np.uint8)
+    else:
+        crowd = np.asarray(pyiscrowd)
+        if crowd.ndim != 1 or crowd.shape[0] != n:
+            raise ValueError(f"iou: iscrowd must have one flag per gt ({n}), got shape {crowd.shape}")
+        crowd = crowd.astype(np.uint8)
+    if m == 0 or n == 0:
+        return []
+    if kd != kg:
+        raise ValueError("iou: dt and gt must be of the same kind (both RLEs or both boxes)")
+    if kd == "box":
+        return bbox_iou_matrix(d, g, crowd)
+    dc, do, dh, dw = d
+    gc, go, gh, gw = g
+    out = iou_matrix(dc, do, gc, go, crowd, dh, gh)
+    mismatch = (dh[:, None] != gh[None, :]) | (dw[:, None] != gw[None, :])
+    if mismatch.any():
+        # pycocotools: -1 where the boxes overlap, 0 where its bbox pre-check says no
+        bo = bbox_iou_matrix(rle_bbox_batch(dc, do, dh), rle_bbox_batch(gc, go, gh), crowd)
+        out = np.asfortranarray(out)
+        out[mismatch] = np.where(bo[mismatch] > 0, -1.0, 0.0)
+    return out
+
+
+def merge(rleObjs, intersect=False):
+    """Union (or intersection) of RLEs, like ``pycocotools.mask.merge``.
+
+    Parameters
+    ----------
+    rleObjs : list of dict
+        RLEs of one size.
+    intersect : bool
+        Intersection instead of union.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> a = {'size': [5, 4], 'counts': b'62304'}
+    >>> merge([a, a])
+    {'size': [5, 4], 'counts': b'62304'}
+    """
+    if type(rleObjs) is not list:
+        raise ValueError(f"merge: expected a list of RLE dicts, got {type(rleObjs).__name__}")
+    if len(rleObjs) == 0:
+        raise ValueError("merge: empty list of RLEs")
+    counts, offsets, hs, ws = rles_to_store(rleObjs, "merge")
+    if np.any(hs != hs[0]) or np.any(ws != ws[0]):
+        raise ValueError("merge: all RLEs must have the same size")
+    if len(rleObjs) == 1:
+        return _one_rle(counts, hs[0], ws[0])
+    from .engine.merge import rle_merge
+    out = rle_merge(counts, offsets, bool(intersect))
+    return _one_rle(np.asarray(out, np.uint32), hs[0], ws[0])
+
+
+def _poly_array(p, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: a polygon must be a flat list of numbers") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{where}: a polygon must be a flat list [x1, y1, x2, y2, ...]")
+    if arr.size == 0:
+        raise ValueError(f"{where}: empty polygon")
+    if arr.size % 2:
+        raise ValueError(f"{where}: polygon has an odd number of coordinates ({arr.size})")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{where}: polygon has a non-finite coordinate")
+    return np.ascontiguousarray(arr)
+
+
+def frPoly(poly, h, w):
+    """RLEs of polygons, like ``pycocotools._mask.frPoly``.
+
+    Parameters
+    ----------
+    poly : list of flat coordinate lists ``[x1, y1, x2, y2, ...]``
+    h, w : int
+
+    Returns
+    -------
+    list of dict (one per polygon)
+
+    Examples
+    --------
+    >>> frPoly([[1, 1, 3, 1, 3, 3, 1, 3]], 5, 5)[0]['size']
+    [5, 5]
+    """
+    h = _dim(h, "frPoly: h")
+    w = _dim(w, "frPoly: w")
+    from .engine.raster import poly_to_rle
+    return [_one_rle(np.asarray(poly_to_rle(_poly_array(p, f"frPoly: polygon {i}"), h, w), np.uint32), h, w)
+            for i, p in enumerate(poly)]
+
+
+def frBbox(bb, h, w):
+    """RLEs of boxes ``[x, y, w, h]``, like ``pycocotools._mask.frBbox``.
+
+    Parameters
+    ----------
+    bb : ndarray (n, 4) or list of 4-number lists
+    h, w : int
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> int(area(frBbox([[0, 0, 2, 2]], 5, 5)[0]))
+    4
+    """
+    h = _dim(h, "frBbox: h")
+    w = _dim(w, "frBbox: w")
+    arr = np.asarray(bb, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"frBbox: boxes must be N x 4, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("frBbox: box has a non-finite value")
+    from .engine.raster import poly_to_rle
+    out = []
+    for xs, ys, bw, bh in arr:
+        xe = xs + bw
+        ye = ys + bh
+        xy = np.array([xs, ys, xs, ye, xe, ye, xe, ys], np.float64)
+        out.append(_one_rle(np.asarray(poly_to_rle(xy, h, w), np.uint32), h, w))
+    return out
+
+
+def frUncompressedRLE(ucRles, h, w):
+    """Compressed RLEs from uncompressed ones (list counts), like pycocotools'.
+
+    Each dict keeps its own ``size``; ``h, w`` are only checked to be >= 1.
+
+    Examples
+    --------
+    >>> frUncompressedRLE([{'size': [5, 4], 'counts': [6, 2, 3, 2, 7]}], 5, 4)
+    [{'size': [5, 4], 'counts': b'62304'}]
+    """
+    _dim(h, "frUncompressedRLE: h")
+    _dim(w, "frUncompressedRLE: w")
+    counts, offsets, hs, ws = rles_to_store(ucRles, "frPyObjects")
+    return store_to_rles(counts, offsets, hs, ws)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def frPyObjects(pyobj, h, w):
+    """Convert polygons, boxes or uncompressed RLEs to compressed RLEs (pycocotools').
+
+    Parameters
+    ----------
+    pyobj : one of
+        * list of polygons (flat coordinate lists, the first with > 4 numbers) -> list;
+        * list of 4-number lists or an ``(N, 4)`` array -> boxes ``[x, y, w, h]`` -> list
+          (pycocotools' convention: ``[[x1, y1, x2, y2]]`` is a box, not a polygon);
+        * list of RLE dicts -> list; one RLE dict -> dict;
+        * one flat polygon list (> 4 numbers) -> dict.
+    h, w : int
+        Image height and width (>= 1).
+
+    Returns
+    -------
+    dict or list of dict
+
+    Raises
+    ------
+    ValueError
+        Empty list, a bare list of 4 numbers (box or 2-point polygon: ambiguous), a ragged
+        list starting with a 4-number item, a bad polygon or RLE (see the module docstring).
+
+    Examples
+    --------
+    >>> frPyObjects({'size': [5, 4], 'counts': [6, 2, 3, 2, 7]}, 5, 4)
+    {'size': [5, 4], 'counts': b'62304'}
+    """
+    h = _dim(h, "frPyObjects: h")
+    w = _dim(w, "frPyObjects: w")
+    if isinstance(pyobj, np.ndarray):
+        if pyobj.ndim != 2 or pyobj.shape[1] != 4 or pyobj.shape[0] == 0:
+            raise ValueError(f"frPyObjects: a numpy array must be N x 4 boxes, got shape {pyobj.shape}")
+        return frBbox(pyobj, h, w)
+    if isinstance(pyobj, dict):
+        return frUncompressedRLE([pyobj], h, w)[0]
+    if not isinstance(pyobj, list):
+        raise ValueError(f"frPyObjects: unsupported input type {type(pyobj).__name__}")
+    if len(pyobj) == 0:
+        raise ValueError("frPyObjects: empty list")
+    first = pyobj[0]
+    if isinstance(first, dict):
+        if not all(isinstance(o, dict) for o in pyobj):
+            raise ValueError("frPyObjects: a list of RLE dicts must hold only dicts")
+        return frUncompressedRLE(pyobj, h, w)
+    if _is_number(first):
+        if not all(_is_number(x) for x in pyobj):
+            raise ValueError("frPyObjects: a flat polygon must hold only numbers")
+        if len(pyobj) == 4:
+            raise ValueError("frPyObjects: a bare list of 4 numbers is ambiguous (box or 2-point "
+                             "polygon); pass [[x, y, w, h]] for a box or [[x1, y1, ..., xn, yn]] "
+                             "for a polygon")
+        if len(pyobj) < 4:
+            raise ValueError(f"frPyObjects: a flat polygon needs more than 4 numbers, got {len(pyobj)}")
+        return frPoly([pyobj], h, w)[0]
+    if not isinstance(first, (list, tuple, np.ndarray)):
+        raise ValueError(f"frPyObjects: unsupported item type {type(first).__name__}")
+    if len(first) == 4:
+        if not all(isinstance(o, (list, tuple, np.ndarray)) and len(o) == 4 for o in pyobj):
+            raise ValueError("frPyObjects: the first item has 4 numbers, which pycocotools reads as "
+                             "a box, but not every item does (ragged list)")
+        return frBbox(pyobj, h, w)
+    if len(first) > 4:
+        return frPoly(pyobj, h, w)
+    raise ValueError(f"frPyObjects: the first polygon has {len(first)} numbers (need > 4)")

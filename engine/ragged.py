@@ -1,0 +1,442 @@
+"""Ragged-array kernels: gather/permute segments, decode batches of compressed RLE strings.
+
+A ragged array is ``values`` (flat) plus ``offsets`` (int64, ``len = n_segments + 1``,
+starting at 0, non-decreasing); segment ``i`` is ``values[offsets[i]:offsets[i+1]]``.
+
+Compressed RLE strings use COCO's 6-bit LEB128-like code (cocoapi ``maskApi.c``
+``rleFrString``): each character ``c - 48`` carries 5 payload bits (``0x1f``), a
+continuation bit (``0x20``) and, on the last character of a value, a sign bit (``0x10``);
+from the fourth value on, each value is a delta to the value two places before.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import serial
+
+__all__ = ["gather_ragged", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
+           "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
+
+RLE_OK = 0
+RLE_BAD_CHAR = 1       # a byte outside '0'..'o' (48..111)
+RLE_TRUNCATED = 2      # the string ends inside a value (continuation bit set on the last char)
+RLE_NEGATIVE = 3       # a decoded count is negative
+RLE_OVERFLOW = 4       # a value needs more than 32 bits (or > 7 characters)
+
+RLE_ERROR_TEXT = {
+    RLE_BAD_CHAR: "compressed RLE string has a character outside '0'..'o'",
+    RLE_TRUNCATED: "compressed RLE string ends inside a value",
+    RLE_NEGATIVE: "compressed RLE string decodes to a negative count",
+    RLE_OVERFLOW: "compressed RLE string decodes to a count that does not fit in 32 bits",
+}
+
+
+@serial
+def _gather_kernel(values, offsets, idx, out, out_offsets):
+    pos = 0
+    out_offsets[0] = 0
+    for j in range(idx.shape[0]):
+        i = idx[j]
+        a = offsets[i]
+        b = offsets[i + 1]
+        for k in range(a, b):
+            out[pos] = values[k]
+            pos += 1
+        out_offsets[j + 1] = pos
+
+
+def gather_ragged(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray):
+    """Gather segments ``idx`` of a ragged array, in that order.
+
+    Parameters
+    ----------
+    values : ndarray (m,) or (m, k)
+        Flat values; a 2-D array is gathered by rows.
+    offsets : ndarray of int64 (n + 1,)
+    idx : ndarray of int (j,)
+        Segment indices (may repeat or omit segments).
+
+    Returns
+    -------
+    out_values, out_offsets : ndarray, ndarray of int64 (j + 1,)
+
+    Examples
+    --------
+    >>> v = np.array([1., 2., 3., 4.]); off = np.array([0, 1, 4])
+    >>> gather_ragged(v, off, np.array([1, 0]))
+    (array([2., 3., 4., 1.]), array([0, 3, 4]))
+    """
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    lens = offsets[1:] - offsets[:-1]
+    total = int(lens[idx].sum()) if idx.size else 0
+    out_offsets = np.empty(idx.shape[0] + 1, np.int64)
+    if values.ndim == 2:
+        k = values.shape[1]
+        flat = np.ascontiguousarray(values).reshape(-1)
+        out = np.empty(total * k, values.dtype)
+        _gather_kernel(flat, offsets * k, idx, out, out_offsets)
+        return out.reshape(total, k), out_offsets // k
+    out = np.empty(total, values.dtype)
+    _gather_kernel(np.ascontiguousarray(values), offsets, idx, out, out_offsets)
+    return out, out_offsets
+
+
+@serial
+def _count_values(buf, offsets, n_vals, err):
+    """Pass 1: number of values per string (count of characters ending a value), validate chars."""
+    for i in range(offsets.shape[0] - 1):
+        a = offsets[i]
+        b = offsets[i + 1]
+        m = 0
+        k = 0
+        code = 0
+        for p in range(a, b):
+            c = np.int64(buf[p]) - 48
+            if c < 0 or c > 63:
+                code = 1
+                break
+            k += 1
+            if (c & 0x20) == 0:
+                m += 1
+                k = 0
+            elif k >= 7:
+                code = 4
+                break
+        if code == 0 and k != 0:
+            code = 2
+        n_vals[i] = m
+        err[i] = code
+
+
+@serial
+def _decode_kernel(buf, offsets, out_offsets, out, err):
+    """Pass 2: decode (strings already validated by pass 1 have err == 0)."""
+    for i in range(offsets.shape[0] - 1):
+        if err[i] != 0:
+            continue
+        p = offsets[i]
+        end = offsets[i + 1]
+        base = out_offsets[i]
+        m = 0
+        while p < end:
+            x = np.int64(0)
+            k = 0
+            more = True
+            while more:
+                c = np.int64(buf[p]) - 48
+                x |= (c & 0x1f) << (5 * k)
+                more = (c & 0x20) != 0
+                p += 1
+                k += 1
+                if not more and (c & 0x10) != 0:
+                    x |= np.int64(-1) << (5 * k)
+            if m > 2:
+                x += np.int64(out[base + m - 2])
+            if x < 0:
+                err[i] = 3
+                break
+            if x > 4294967295:
+                err[i] = 4
+                break
+            out[base + m] = np.uint32(x)
+            m += 1
+
+
+def decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
+    """Decode a batch of compressed COCO RLE strings to uint32 counts.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8
+        All strings' bytes, concatenated.
+    byte_offsets : ndarray of int64 (n + 1,)
+        String ``i`` is ``buf[byte_offsets[i]:byte_offsets[i+1]]``.
+
+    Returns
+    -------
+    counts : ndarray of uint32
+    counts_offsets : ndarray of int64 (n + 1,)
+    err : ndarray of int8 (n,)
+        0 where string ``i`` decoded; else one of the ``RLE_*`` codes (its segment then holds
+        garbage and must not be used; see :data:`RLE_ERROR_TEXT`).
+
+    Examples
+    --------
+    >>> s = b"52203"  # 5, 2, 2, then deltas: 0 + 2, 3 + 2
+    >>> decode_strings(np.frombuffer(s, np.uint8), np.array([0, len(s)]))[0]
+    array([5, 2, 2, 2, 5], dtype=uint32)
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    byte_offsets = np.ascontiguousarray(byte_offsets, dtype=np.int64)
+    n = byte_offsets.shape[0] - 1
+    n_vals = np.empty(n, np.int64)
+    err = np.empty(n, np.int8)
+    _count_values(buf, byte_offsets, n_vals, err)
+    out_offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(n_vals, out=out_offsets[1:])
+    out = np.zeros(int(out_offsets[-1]), np.uint32)
+    _decode_kernel(buf, byte_offsets, out_offsets, out, err)
+    return out, out_offsets, err
+
+
+def _decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
+    """:func:`decode_strings` without the error array: raises ``ValueError`` on a bad string.
+
+    Returns ``(counts uint32, counts_offsets int64)``.
+    """
+    counts, offsets, err = decode_strings(buf, byte_offsets)
+    if err.any():
+        i = int(np.argmax(err != 0))
+        raise ValueError(f"string {i}: {RLE_ERROR_TEXT[int(err[i])]}")
+    return counts, offsets
+
+
+# ------------------------------------------------------------------------------------------
+# JSON polygon lists -> flat coordinates (no Python float objects)
+_POW10 = np.array([10.0 ** k for k in range(23)], np.float64)  # exactly representable
+_MANT_MAX = 9007199254740992  # 2**53
+
+
+@serial(inline="always")
+def _skip_ws(buf, p, end):
+    while p < end:
+        c = buf[p]
+        if c == 32 or c == 10 or c == 13 or c == 9:
+            p += 1
+        else:
+            break
+    return p
+
+
+@serial(inline="always")
+def _parse_number(buf, p, end, pow10):
+    """Parse a JSON number at ``p``. Returns (value, end, slow, ok).
+
+    Exact (correctly rounded) on the fast path: a mantissa <= 2**53 scaled by 10**e with
+    |e| <= 22 is one IEEE multiplication or division of two exact doubles (Clinger). Anything
+    else is flagged ``slow`` for the caller to convert with a correctly rounded strtod.
+    """
+    neg = False
+    if p < end and buf[p] == 45:  # '-'
+        neg = True
+        p += 1
+    m = np.uint64(0)
+    e10 = 0
+    start = p
+    while p < end:
+        d = np.uint64(buf[p]) - np.uint64(48)  # wraps for bytes below '0': one compare
+        if d > 9:
+            break
+        m = m * np.uint64(10) + d
+        p += 1
+    digits = p - start
+    if digits == 0:
+        return 0.0, p, False, False
+    if p < end and buf[p] == 46:  # '.'
+        p += 1
+        fstart = p
+        while p < end:
+            d = np.uint64(buf[p]) - np.uint64(48)
+            if d > 9:
+                break
+            m = m * np.uint64(10) + d
+            p += 1
+        fd = p - fstart
+        if fd == 0:
+            return 0.0, p, False, False
+        e10 -= fd
+        digits += fd
+    lossy = digits > 18  # m may have wrapped: the slow path re-reads the text
+    if p < end and (buf[p] == 101 or buf[p] == 69):  # 'e' 'E'
+        p += 1
+        es = 1
+        if p < end and (buf[p] == 43 or buf[p] == 45):
+            if buf[p] == 45:
+                es = -1
+            p += 1
+        ev = 0
+        ed = 0
+        while p < end and 48 <= buf[p] <= 57:
+            if ev < 100000:
+                ev = ev * 10 + (buf[p] - 48)
+            ed += 1
+            p += 1
+        if ed == 0:
+            return 0.0, p, False, False
+        e10 += es * ev
+    if m == 0 and not lossy:
+        v = 0.0
+        return (-v if neg else v), p, False, True
+    if lossy or m > np.uint64(_MANT_MAX) or e10 > 22 or e10 < -22:
+        return 0.0, p, True, True
+    if e10 >= 0:
+        v = np.float64(m) * pow10[e10]
+    else:
+        v = np.float64(m) / pow10[-e10]
+    return (-v if neg else v), p, False, True
+
+
+@serial
+def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
+               slow_idx, slow_start, slow_end, pow10):
+    n = seg_off.shape[0] - 1
+    r = 0
+    v = 0
+    ns = 0
+    for i in range(n):
+        end = seg_off[i + 1]
+        p = _skip_ws(buf, seg_off[i], end)
+        seg_nrings[i] = 0
+        if p >= end:
+            seg_kind[i] = -1
+            continue
+        c = buf[p]
+        if c == 123:      # '{'
+            seg_kind[i] = 1
+            continue
+        if c == 110:      # 'n' (null)
+            seg_kind[i] = 2
+            continue
+        if c != 91:       # '['
+            seg_kind[i] = -1
+            continue
+        p = _skip_ws(buf, p + 1, end)
+        ok = p < end
+        nr = 0
+        if ok and buf[p] == 93:  # empty list
+            p += 1
+        elif ok:
+            while True:
+                if p >= end or buf[p] != 91:
+                    ok = False
+                    break
+                p = _skip_ws(buf, p + 1, end)
+                nv = 0
+                if p < end and buf[p] == 93:
+                    p += 1
+                else:
+                    while True:
+                        val, q, slow, good = _parse_number(buf, p, end, pow10)
+                        if not good:
+                            ok = False
+                            break
+                        if fill:
+                            if v >= coords.shape[0]:
+                                ok = False
+                                break
+                            coords[v] = val
+                            if slow and ns < slow_idx.shape[0]:
+                                slow_idx[ns] = v
+                                slow_start[ns] = p
+                                slow_end[ns] = q
+                        if slow:
+                            ns += 1
+                        v += 1
+                        nv += 1
+                        p = _skip_ws(buf, q, end)
+                        if p >= end:
+                            ok = False
+                            break
+                        if buf[p] == 44:
+                            p = _skip_ws(buf, p + 1, end)
+                            continue
+                        if buf[p] == 93:
+                            p += 1
+                            break
+                        ok = False
+                        break
+                    if not ok:
+                        break
+                if fill:
+                    if r >= ring_vals.shape[0]:
+                        ok = False
+                        break
+                    ring_vals[r] = nv
+                r += 1
+                nr += 1
+                p = _skip_ws(buf, p, end)
+                if p >= end:
+                    ok = False
+                    break
+                if buf[p] == 44:
+                    p = _skip_ws(buf, p + 1, end)
+                    continue
+                if buf[p] == 93:
+                    p += 1
+                    break
+                ok = False
+                break
+        seg_kind[i] = 0 if ok else -1
+        seg_nrings[i] = nr
+    return r, v, ns
+
+
+
+@serial
+def _count_bounds(buf):
+    n_open = 0
+    n_sep = 0
+    for i in range(buf.shape[0]):
+        c = buf[i]
+        n_open += c == 91
+        n_sep += (c == 44) | (c == 93)
+    return n_open, n_sep
+
+
+def parse_polygons(buf: np.ndarray, seg_offsets: np.ndarray):
+    """Parse JSON segmentation texts; polygon lists become flat coordinates.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8
+        The JSON texts of all segmentations, concatenated.
+    seg_offsets : ndarray of int64 (n + 1,)
+
+    Returns
+    -------
+    seg_kind : ndarray of int8 (n,)
+        0 polygon list (``[[x, y, ...], ...]``), 1 JSON object (RLE, not parsed here),
+        2 ``null``, -1 anything else (not numbers in lists of lists: the caller explains).
+    seg_nrings : ndarray of int64 (n,)
+        Rings per polygon segmentation.
+    ring_vals : ndarray of int64
+        Numbers per ring (valid only when no ``seg_kind`` is -1).
+    coords : ndarray of float64
+        All numbers, exactly as Python's ``float`` would read them.
+
+    Examples
+    --------
+    >>> s = b"[[1, 2.5, 3e1, -4, 5, 6]]"
+    >>> k, nr, rv, xy = parse_polygons(np.frombuffer(s, np.uint8), np.array([0, len(s)]))
+    >>> xy
+    array([ 1. ,  2.5, 30. , -4. ,  5. ,  6. ])
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    seg_offsets = np.ascontiguousarray(seg_offsets, dtype=np.int64)
+    n = seg_offsets.shape[0] - 1
+    seg_kind = np.empty(n, np.int8)
+    seg_nrings = np.empty(n, np.int64)
+    # Upper bounds: every ring opens with '[', every number is followed by ',' or ']'.
+    n_open, n_sep = _count_bounds(buf)
+    ring_vals = np.empty(n_open, np.int64)
+    coords = np.empty(n_sep, np.float64)
+    cap = n_sep // 16 + 64
+    while True:
+        slow_idx = np.empty(cap, np.int64)
+        slow_start = np.empty(cap, np.int64)
+        slow_end = np.empty(cap, np.int64)
+        n_r, n_v, n_s = _poly_pass(buf, seg_offsets, True, seg_kind, seg_nrings, ring_vals, coords,
+                                   slow_idx, slow_start, slow_end, _POW10)
+        if n_s <= cap:
+            break
+        cap = n_s
+    ring_vals = ring_vals[:n_r]
+    coords = coords[:n_v]
+    if (seg_kind < 0).any():
+        return seg_kind, seg_nrings, np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if n_s:
+        raw = buf.tobytes()
+        coords[slow_idx[:n_s]] = [float(raw[a:b]) for a, b in zip(slow_start[:n_s].tolist(),
+                                                                   slow_end[:n_s].tolist())]
+    return seg_kind, seg_nrings, ring_vals, coords

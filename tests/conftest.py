@@ -1,0 +1,35 @@
+"""Shared fixtures: paths of the real annotation samples bundled in data/ (see data/MANIFEST.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+# Real COCO-format instance files (polygons, multi-polygons, list-RLE crowds, compressed RLE).
+REAL_INSTANCE_FILES = [
+    DATA / "coco2017_subsets" / "cocomini_instances_val2017.json",
+    DATA / "coco2017_subsets" / "cocomini_instances_train2017.json",
+    DATA / "coco2017_subsets" / "tinycoco_instances_val2017.json",
+    DATA / "coco2017_subsets" / "tinycoco_instances_train2017.json",
+    DATA / "coco2017_subsets" / "airo_instances_val2017_small.json",
+    DATA / "coco2014_val100" / "instances_val2014_100.json",
+    DATA / "derived" / "lvis_overlap_coco_gt.json",
+    DATA / "derived" / "lvis_overlap_lvis_gt.json",
+    DATA / "derived" / "lvis_overlap_lvis_cocofied.json",
+    DATA / "derived" / "val2014_100_fakesegm_as_annotations.json",
+    DATA / "lvis_v0.5_val100" / "lvis_val_100.json",
+    DATA / "panoptic_sample" / "panoptic_coco_detection_format.json",
+]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(params=REAL_INSTANCE_FILES, ids=lambda p: p.name)
+def real_file(request) -> Path:
+    return request.param

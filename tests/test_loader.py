@@ -1,0 +1,315 @@
+"""Loader arrays against the JSON, read independently with the json module and pycocotools."""
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import shapely
+from pycocotools import mask as mask_utils
+
+import cocodiff
+from cocodiff.dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING
+from cocodiff.engine.ragged import decode_strings, gather_ragged
+from cocodiff.errors import InputError
+from conftest import DATA, REAL_INSTANCE_FILES
+
+
+def _mask_from_counts(counts, h, w):
+    vals = np.zeros(len(counts), np.uint8)
+    vals[1::2] = 1
+    flat = np.repeat(vals, np.asarray(counts, np.int64))
+    return flat.reshape(w, h).T  # column-major, as COCO RLE
+
+
+def _check_against_json(ds, d):
+    anns = d["annotations"]
+    assert ds.n_instances == len(anns)
+    row = {int(a): i for i, a in enumerate(ds.ann_id)}
+    assert len(row) == len(anns)
+    # instances sorted by (image_id, category_id, ann_id)
+    keys = list(zip(ds.inst_image_id.tolist(), ds.category_id.tolist(), ds.ann_id.tolist()))
+    assert keys == sorted(keys)
+    assert ds.inst_ring_offsets[0] == 0 and ds.inst_ring_offsets[-1] == len(ds.ring_offsets) - 1
+    assert ds.ring_offsets[-1] == len(ds.xy) and ds.counts_offsets[-1] == len(ds.counts)
+    imgs = {im["id"]: im for im in d["images"]}
+    assert sorted(imgs) == ds.image_id.tolist()
+    for a in anns:
+        i = row[a["id"]]
+        assert ds.inst_image_id[i] == a["image_id"] and ds.category_id[i] == a["category_id"]
+        assert ds.image_id[ds.img_row[i]] == a["image_id"]
+        assert ds.iscrowd[i] == a.get("iscrowd", 0)
+        assert ds.area[i] == a["area"]
+        assert ds.bbox[i].tolist() == [float(v) for v in a["bbox"]]
+        if "score" in a:
+            assert ds.score[i] == a["score"]
+        else:
+            assert np.isnan(ds.score[i])
+        seg = a["segmentation"]
+        r0, r1 = ds.inst_ring_offsets[i], ds.inst_ring_offsets[i + 1]
+        c0, c1 = ds.counts_offsets[i], ds.counts_offsets[i + 1]
+        if isinstance(seg, list):
+            assert ds.kind[i] == KIND_POLYGON and c0 == c1
+            assert r1 - r0 == len(seg)
+            for k, ring in enumerate(seg):
+                p0, p1 = ds.ring_offsets[r0 + k], ds.ring_offsets[r0 + k + 1]
+                assert (p1 - p0) * 2 == len(ring)
+                assert ds.xy[p0:p1].ravel().tolist() == [float(v) for v in ring]
+        else:
+            assert r0 == r1
+            h, w = seg["size"]
+            assert (ds.rle_h[i], ds.rle_w[i]) == (h, w)
+            assert (h, w) == (imgs[a["image_id"]]["height"], imgs[a["image_id"]]["width"])
+            ours = ds.counts[c0:c1]
+            if isinstance(seg["counts"], list):
+                assert ds.kind[i] == KIND_RLE_LIST
+                assert ours.tolist() == seg["counts"]
+                rle = mask_utils.frPyObjects(seg, h, w)
+            else:
+                assert ds.kind[i] == KIND_RLE_STRING
+                rle = {"size": [h, w], "counts": seg["counts"].encode()}
+            ref = mask_utils.decode(rle)
+            assert np.array_equal(_mask_from_counts(ours, h, w), ref)
+
+
+def test_loader_matches_json(real_file):
+    d = json.loads(real_file.read_text())
+    ds = cocodiff.load(real_file)
+    _check_against_json(ds, d)
+    assert ds.sources == [str(real_file)] and (ds.source == 0).all()
+    assert not ds.warnings
+
+
+def test_dtypes_and_layout():
+    ds = cocodiff.load(REAL_INSTANCE_FILES[0])
+    assert ds.xy.dtype == np.float64 and ds.xy.ndim == 2 and ds.xy.shape[1] == 2
+    for a in (ds.ring_offsets, ds.inst_ring_offsets, ds.counts_offsets, ds.img_row):
+        assert a.dtype == np.int64
+        assert (np.diff(a) >= 0).all() if a is not ds.img_row else True
+    assert ds.counts.dtype == np.uint32 and ds.iscrowd.dtype == np.uint8
+    assert ds.width.dtype == np.int32 and ds.rle_h.dtype == np.int32
+
+
+def test_lvis_without_iscrowd_reads_zero():
+    ds = cocodiff.load(DATA / "lvis_v0.5_val100" / "lvis_val_100.json")
+    assert (ds.iscrowd == 0).all() and ds.n_instances == 977
+
+
+def test_results_like_loadres():
+    from pycocotools.coco import COCO
+    gt_path = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    res_path = DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.json"
+    gt = cocodiff.load(gt_path)
+    with pytest.raises(InputError, match="like="):
+        cocodiff.load(res_path)
+    r = cocodiff.load(res_path, like=gt)
+    coco = COCO(str(gt_path))
+    ref = coco.loadRes(str(res_path))
+    ids = sorted(ref.anns)
+    row = {int(a): i for i, a in enumerate(r.ann_id)}
+    assert sorted(row) == ids
+    for aid in ids:
+        a = ref.anns[aid]
+        i = row[aid]
+        assert r.inst_image_id[i] == a["image_id"] and r.category_id[i] == a["category_id"]
+        assert r.score[i] == a["score"] and r.area[i] == a["area"] and r.iscrowd[i] == 0
+    assert r.file_name is gt.file_name
+
+
+def test_results_bbox_like_loadres():
+    from pycocotools.coco import COCO
+    gt_path = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    res_path = DATA / "coco2014_val100" / "instances_val2014_fakebbox100_results.json"
+    r = cocodiff.load(res_path, like=cocodiff.load(gt_path))
+    ref = COCO(str(gt_path)).loadRes(str(res_path))
+    row = {int(a): i for i, a in enumerate(r.ann_id)}
+    for aid, a in ref.anns.items():
+        i = row[aid]
+        assert r.area[i] == a["area"]
+        p0 = r.ring_offsets[r.inst_ring_offsets[i]]
+        assert r.xy[p0:p0 + 4].ravel().tolist() == a["segmentation"][0]
+
+
+def _split(d, k):
+    """Split a COCO dict into k files: annotations partitioned, images repeated in every part."""
+    parts = []
+    for j in range(k):
+        parts.append(dict(d, annotations=d["annotations"][j::k]))
+    return parts
+
+
+def test_zip_merge(tmp_path):
+    src = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    d = json.loads(src.read_text())
+    zp = tmp_path / "split.zip"
+    with zipfile.ZipFile(zp, "w", zipfile.ZIP_DEFLATED) as z:
+        for j, part in enumerate(_split(d, 3)):
+            z.writestr(f"sama/part{j}.json", json.dumps(part))
+        z.writestr("sama/readme.txt", "not json")
+    ds = cocodiff.load(zp)
+    _check_against_json(ds, d)
+    assert ds.sources == [f"{zp}:sama/part{j}.json" for j in range(3)]
+    row = {int(a): i for i, a in enumerate(ds.ann_id)}
+    for j in range(3):
+        for a in d["annotations"][j::3]:
+            assert ds.source[row[a["id"]]] == j
+
+
+def test_directory_and_list_merge(tmp_path):
+    src = DATA / "coco2017_subsets" / "cocomini_instances_val2017.json"
+    d = json.loads(src.read_text())
+    for j, part in enumerate(_split(d, 2)):
+        (tmp_path / f"p{j}.json").write_text(json.dumps(part))
+    _check_against_json(cocodiff.load(tmp_path), d)
+    ds = cocodiff.load([tmp_path / "p1.json", tmp_path / "p0.json"])
+    _check_against_json(ds, d)
+    assert ds.sources == [str(tmp_path / "p1.json"), str(tmp_path / "p0.json")]
+
+
+def test_json_gz(tmp_path):
+    src = DATA / "panoptic_sample" / "panoptic_coco_detection_format.json"
+    gz = tmp_path / "x.json.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    _check_against_json(cocodiff.load(gz), json.loads(src.read_text()))
+
+
+def test_zip_duplicate_names_member(tmp_path):
+    d = json.loads((DATA / "coco2017_subsets" / "tinycoco_instances_val2017.json").read_text())
+    zp = tmp_path / "dup.zip"
+    with zipfile.ZipFile(zp, "w") as z:
+        z.writestr("one.json", json.dumps(d))
+        z.writestr("two.json", json.dumps(dict(d, annotations=d["annotations"][5:6])))
+    with pytest.raises(InputError) as ei:
+        cocodiff.load(zp)
+    msg = str(ei.value)
+    assert f"{zp}:two.json" in msg and "one.json" in msg and str(d["annotations"][5]["id"]) in msg
+
+
+def test_shapely_interop(real_file):
+    d = json.loads(real_file.read_text())
+    ds = cocodiff.load(real_file)
+    poly = np.flatnonzero(ds.kind == KIND_POLYGON)
+    if not poly.size:
+        pytest.skip("no polygons")
+    # every ring is a polygon (the COCO ring list is a union of simple rings)
+    n_rings = len(ds.ring_offsets) - 1
+    geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, ds.xy,
+                                      (ds.ring_offsets, np.arange(n_rings + 1)))
+    mp = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, ds.xy,
+                                   (ds.ring_offsets, np.arange(n_rings + 1), ds.inst_ring_offsets))
+    assert len(geoms) == n_rings and len(mp) == ds.n_instances
+    by_id = {a["id"]: a for a in d["annotations"]}
+    for i in poly:
+        seg = by_id[int(ds.ann_id[i])]["segmentation"]
+        parts = shapely.get_parts(mp[i])
+        assert len(parts) == len(seg)
+        for g, ring in zip(parts, seg):
+            ext = np.asarray(g.exterior.coords)
+            pts = np.asarray(ring, np.float64).reshape(-1, 2)
+            assert np.array_equal(ext[:len(pts)], pts)
+
+
+COMPRESSED = [DATA / "derived" / "val2014_100_fakesegm_as_annotations.json",
+              DATA / "panoptic_sample" / "panoptic_coco_detection_format.json",
+              DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.json"]
+
+
+@pytest.mark.parametrize("path", COMPRESSED, ids=lambda p: p.name)
+def test_decode_strings_vs_pycocotools(path):
+    d = json.loads(path.read_text())
+    anns = d if isinstance(d, list) else d["annotations"]
+    segs = [a["segmentation"] for a in anns]
+    enc = [s["counts"].encode() for s in segs]
+    off = np.concatenate([[0], np.cumsum([len(e) for e in enc])]).astype(np.int64)
+    counts, coff, err = decode_strings(np.frombuffer(b"".join(enc), np.uint8), off)
+    assert not err.any()
+    for k, s in enumerate(segs):
+        h, w = s["size"]
+        ours = counts[coff[k]:coff[k + 1]]
+        assert int(ours.sum()) == h * w
+        ref = mask_utils.decode({"size": [h, w], "counts": enc[k]})
+        assert np.array_equal(_mask_from_counts(ours, h, w), ref)
+        # and back: pycocotools re-encodes our mask to the same string
+        assert mask_utils.encode(np.asfortranarray(_mask_from_counts(ours, h, w)))["counts"] == enc[k]
+
+
+def test_decode_strings_errors():
+    def one(s):
+        return decode_strings(np.frombuffer(s, np.uint8), np.array([0, len(s)]))
+    assert one(b"0 1")[2][0] == 1          # bad char
+    assert one(b"0P")[2][0] == 2           # continuation bit on the last char
+    assert one(b"0" + b"o" * 7 + b"1")[2][0] == 4   # too long a value
+    c, o, e = one(b"")
+    assert e[0] == 0 and o.tolist() == [0, 0]
+
+
+def test_gather_ragged_matches_python():
+    rng = np.random.default_rng(0)
+    lens = rng.integers(0, 5, 50)
+    off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    vals = rng.random(off[-1])
+    idx = rng.permutation(50)
+    out, ooff = gather_ragged(vals, off, idx)
+    ref = [vals[off[i]:off[i + 1]] for i in idx]
+    assert np.array_equal(out, np.concatenate(ref))
+    assert np.array_equal(np.diff(ooff), lens[idx])
+    out2, _ = gather_ragged(np.stack([vals, -vals], 1), off, idx)
+    assert np.array_equal(out2[:, 1], -np.concatenate(ref))
+
+
+def test_nothing_dropped_with_degenerate(tmp_path):
+    d = json.loads((DATA / "coco2017_subsets" / "airo_instances_val2017_small.json").read_text())
+    d["annotations"][0]["segmentation"].append([1.0, 2.0, 3.0, 4.0])
+    p = tmp_path / "degen.json"
+    p.write_text(json.dumps(d))
+    ds = cocodiff.load(p)
+    assert ds.n_instances == len(d["annotations"])
+    assert ds.warnings.counts["degenerate_ring"] == 1
+    _check_against_json(ds, d)
+
+
+# ---------------------------------------------------------------- the JSON number parser
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from cocodiff.engine.ragged import _decode_strings, parse_polygons  # noqa: E402
+
+
+def _parse(texts):
+    off = np.concatenate([[0], np.cumsum([len(t) for t in texts])]).astype(np.int64)
+    return parse_polygons(np.frombuffer(b"".join(texts), np.uint8), off)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), max_size=12), max_size=4))
+def test_parse_polygons_equals_python_float(rings):
+    text = json.dumps(rings).encode()
+    kind, nr, rv, coords = _parse([text])
+    assert kind.tolist() == [0] and nr.tolist() == [len(rings)]
+    assert rv.tolist() == [len(r) for r in rings]
+    ref = [v for r in rings for v in r]
+    assert coords.tolist() == ref
+    assert np.array_equal(np.signbit(coords), np.signbit(np.array(ref, np.float64)))
+
+
+@pytest.mark.parametrize("text", [b"1.7976931348623157e308", b"5e-324", b"0.1", b"123456789012345678", b"1e22",
+                                  b"1e23", b"9007199254740993", b"-0", b"2.5E+3", b"301.39999999999998",
+                                  b"0.30000000000000004", b"4.35", b"100000000000000000000000.5"])
+def test_parse_number_edge_cases(text):
+    kind, _, _, coords = _parse([b"[[" + text + b"]]"])
+    assert kind[0] == 0 and coords[0] == float(text) and np.signbit(coords[0]) == np.signbit(float(text))
+
+
+def test_parse_polygons_kinds():
+    kind, nr, rv, c = _parse([b'{"size": [1, 1], "counts": [1]}', b"null", b" [ [ 1 , 2 ] , [ ] ] ", b"[]"])
+    assert kind.tolist() == [1, 2, 0, 0] and nr.tolist() == [0, 0, 2, 0] and rv.tolist() == [2, 0]
+    for bad in (b"[[1, true]]", b"[[[1]]]", b"[1, 2]", b'"x"', b"[[NaN]]", b"[[1,,2]]", b"[[1 2]]", b"[[-]]"):
+        assert _parse([b"[[1]]", bad])[0].tolist() == [0, -1], bad
+
+
+def test_decode_strings_alias():
+    c, o = _decode_strings(np.frombuffer(b"37n5", np.uint8), np.array([0, 4]))
+    assert c.tolist() == [3, 7, 190] and o.tolist() == [0, 3]
+    with pytest.raises(ValueError):
+        _decode_strings(np.frombuffer(b"3 n5", np.uint8), np.array([0, 4]))
