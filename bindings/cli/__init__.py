@@ -7,6 +7,8 @@ cocodiff that prints; the library modules they call log.
 
 Bad input (:class:`~cocodiff.errors.InputError`, or an ``OSError`` reading an input) prints one
 line ``cocodiff: error: <message>`` on stderr and exits with status 2, without a traceback.
+Any other exception is a bug: one line ``cocodiff: internal error: ...`` and status 1 (``-vv``
+re-raises it with its traceback).
 """
 from __future__ import annotations
 
@@ -68,6 +70,12 @@ def main(argv=None) -> int:
         fn = f"{e.filename}: " if getattr(e, "filename", None) else ""
         print(f"cocodiff: error: {fn}{e.strerror or e}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug in cocodiff, not bad input: one line unless -vv asks for the traceback
+        if args.verbose >= 2:
+            raise
+        print(f"cocodiff: internal error: {type(e).__name__}: {e} "
+              "(this is a bug in cocodiff; rerun with -vv for the traceback and report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
