@@ -12,8 +12,9 @@ import numpy as np
 
 from .engine import _jit
 from .engine.raster import rasterize_batch, rasterize_batch_parallel
+from .engine.rle import rle_area_batch
 
-__all__ = ["rasterize", "PARALLEL_MIN_ROWS"]
+__all__ = ["rasterize", "raster_areas", "PARALLEL_MIN_ROWS"]
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +73,40 @@ def rasterize(ds, rows=None, threads=None):
         return rasterize_batch_parallel(*args)
     log.debug("rasterize: %d rows, serial", rows.shape[0])
     return rasterize_batch(*args)
+
+
+def raster_areas(ds, threads=None, batch_rows=200_000):
+    """Pixel area of every instance's pycocotools mask (``maskUtils.area(annToRLE(ann))``).
+
+    COCO's ``area`` field is the polygon's geometric area; the rasterised pixel count differs
+    from it near the size-bucket bounds. The masks are made ``batch_rows`` instances at a time
+    and dropped once counted, so memory stays bounded on full-size files.
+
+    Parameters
+    ----------
+    ds : Dataset
+    threads : int, optional
+        As in :func:`rasterize`.
+    batch_rows : int
+        Instances rasterised per batch.
+
+    Returns
+    -------
+    numpy.ndarray of int64, one area per instance row.
+
+    Examples
+    --------
+    >>> import cocodiff
+    >>> from cocodiff.rasterize import raster_areas
+    >>> ds = cocodiff.load("data/coco2017_subsets/tinycoco_instances_val2017.json")
+    >>> areas = raster_areas(ds, threads=1)
+    >>> areas.shape == (ds.n_instances,) and bool((areas >= 0).all())
+    True
+    """
+    n = ds.n_instances
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, batch_rows):
+        rows = np.arange(start, min(n, start + batch_rows), dtype=np.int64)
+        counts, offsets = rasterize(ds, rows=rows, threads=threads)
+        out[start:start + rows.shape[0]] = rle_area_batch(counts, offsets)
+    return out

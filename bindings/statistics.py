@@ -151,6 +151,10 @@ _LABELS = [
     ("small", "small (area < 32^2)"),
     ("medium", "medium (32^2 <= area < 96^2)"),
     ("large", "large (area >= 96^2)"),
+    ("raster_very_small", "very small, mask pixels (<= 100)"),
+    ("raster_small", "small, mask pixels (< 32^2)"),
+    ("raster_medium", "medium, mask pixels"),
+    ("raster_large", "large, mask pixels (>= 96^2)"),
 ]
 
 
@@ -164,7 +168,11 @@ def format_table(result: dict, names: list[str]) -> str:
         if key == "classes_with_more_instances":
             if not two:
                 continue
-            a, b = result[key]
+            # how many classes A has more of, and B has more of: no difference or ratio to show
+            lines.append([label, *[f"{v:,}" for v in result[key]], "", ""])
+            continue
+        if key not in rows[0]:  # raster_* rows only with stats(..., raster_areas=...)
+            continue
         else:
             vals = [r[key] for r in rows]
             if not two:
