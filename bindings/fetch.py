@@ -36,7 +36,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .archive import (DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, safe_extract)
+from ._io import write_json_atomic
+from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, safe_extract
 
 __all__ = ["SOURCES", "FetchError", "fetch", "resolve_source", "MANIFEST_NAME",
            "BASE_URL_ENV"]
@@ -153,13 +154,7 @@ def _read_manifest(dest: Path) -> dict:
 
 
 def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_json_atomic(path, data, indent=2, sort_keys=True)
 
 
 def _fsync_dir(path: Path) -> None:

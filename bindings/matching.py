@@ -10,7 +10,9 @@ pair, from the pycocotools-identical masks:
 * ``iou`` -- pycocotools' value with **A as gt** and B as dt, i.e.
   ``maskUtils.iou(b_masks, a_masks, a_iscrowd)``: ``intersection / union`` with
   ``union = a_area + b_area - intersection``, except when the A instance is a crowd:
-  then ``union = b_area``. 0 when the intersection is 0.
+  then ``union = b_area``. 0 when the intersection is 0. Exactly pycocotools' double
+  even for RLEs holding zero-length runs after the first count (its intersection loop
+  stops early on some of those; such pairs replay that loop).
 * ``iou_plain`` -- the symmetric ``intersection / (a_area + b_area - intersection)``
   whatever the crowd flags (equals ``iou`` unless A is a crowd).
 
@@ -62,26 +64,32 @@ result does not depend on ``batch_images`` or ``threads``. Among several assignm
 with the same total IoU the solver's deterministic choice is taken (see
 :mod:`cocodiff.engine.assign`; e.g. of two identical A instances the lower id is matched).
 
-Work is done in batches of ``batch_images`` images: only that batch's instances of A and B
-are rasterised (pycocotools-identical RLE), then candidate pairs (Numba), intersections,
-assignment (Numba), relations (array operations) and Boundary IoU (Numba) run on flat
-arrays; only the output rows are kept.
+Work is done in batches of ``batch_images`` images (:func:`_compare_batch`, callable per
+shard): only that batch's instances of A and B are rasterised (pycocotools-identical RLE),
+then one pass over the runs gives every mask's area / extent / run starts, candidate pairs,
+intersections and IoUs (Numba), assignment (Numba), relations (array operations) and
+Boundary IoU (Numba, bit-packed crops) run on flat arrays; only the output rows are kept.
+With ``threads > 1`` (and more than ``PARALLEL_MIN_INSTANCES`` instances) the serial,
+disk-cached ``nogil`` kernels run on a thread pool over cost-balanced chunks -- no
+per-process compilation of ``parallel=True`` kernels. Wall / CPU seconds per stage are in
+``Comparison.timings``.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import tempfile
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._io import atomic_path, write_json_atomic
 from .engine._jit import get_threads, set_threads
 from .engine.assign import assign
-from .engine.boundary import boundary_iou_pairs, dilation_for
-from .engine.relate import best_cover, candidate_pairs, rle_extents, rle_extents_parallel, run_starts
+from .engine.boundary import _biou_chunks, _biou_range, dilation_for
+from .engine.relate import (_cost_bounds, _facts_range, _measures_range, _pair_cost_bounds, best_cover,
+                            candidate_pairs, run_starts)
 
 __all__ = ["compare", "Comparison", "RELATIONS"]
 
@@ -90,8 +98,8 @@ log = logging.getLogger(__name__)
 RELATIONS = ("matched", "split", "merged", "class_changed", "removed", "added")
 _REL_CODE = {r: i for i, r in enumerate(RELATIONS)}
 VERY_SMALL_AREA = 100
-#: Above this many instances (both sides together) the multi-threaded kernels are used.
-PARALLEL_MIN_INSTANCES = 50_000
+#: Above this many instances (both sides together) the work is spread over ``threads`` threads.
+PARALLEL_MIN_INSTANCES = 2_000
 _N_EXAMPLES = 10
 
 
@@ -101,19 +109,6 @@ def _as_dataset(x):
         return x
     from .loader import load
     return load(x)
-
-
-@dataclass
-class _Rows:
-    """Column buffers of output rows (numpy), -1 / NaN sentinels for missing sides."""
-    cols: dict = field(default_factory=dict)
-
-    def add(self, **kw):
-        for k, v in kw.items():
-            self.cols.setdefault(k, []).append(v)
-
-    def concat(self):
-        return {k: np.concatenate(v) if v else np.zeros(0) for k, v in self.cols.items()}
 
 
 def _image_alignment(A, B):
@@ -145,6 +140,61 @@ def _image_alignment(A, B):
                 h=np.where(in_a, ha, hb), w=np.where(in_a, wa, wb), ha=ha, wa=wa, hb=hb, wb=wb)
 
 
+class _Stages:
+    """Wall and CPU seconds per stage (``Comparison.timings``; logged at DEBUG)."""
+
+    def __init__(self):
+        self.wall = {}
+        self.cpu = {}
+        self._t = None
+
+    def start(self):
+        self._t = (time.perf_counter(), time.process_time())
+
+    def lap(self, name):
+        w, c = time.perf_counter(), time.process_time()
+        if self._t is not None:
+            self.wall[name] = self.wall.get(name, 0.0) + w - self._t[0]
+            self.cpu[name] = self.cpu.get(name, 0.0) + c - self._t[1]
+        self._t = (w, c)
+
+    def as_dict(self):
+        return {k: dict(wall=round(self.wall[k], 4), cpu=round(self.cpu[k], 4)) for k in self.wall}
+
+
+_POOLS: dict = {}
+
+
+def _pool(n):
+    """A process-wide thread pool of ``n`` workers (the kernels release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix=f"cocodiff{n}")
+    return _POOLS[n]
+
+
+def _run_chunks(n, fn, bounds, *args):
+    """``fn(*args, lo, hi)`` for every chunk ``bounds[c]:bounds[c + 1]``, on ``n`` threads.
+
+    The serial (disk-cached, ``nogil``) kernels run on Python threads instead of Numba
+    ``parallel=True`` twins, which are never cached and would cost seconds of compilation
+    in every process; chunks are cost-balanced and handed out dynamically.
+    """
+    nb = len(bounds) - 1
+    if n <= 1 or nb <= 1:
+        for c in range(nb):
+            fn(*args, int(bounds[c]), int(bounds[c + 1]))
+        return
+    futs = [_pool(n).submit(fn, *args, int(bounds[c]), int(bounds[c + 1]))
+            for c in range(nb) if bounds[c + 1] > bounds[c]]
+    for f in futs:
+        f.result()
+
+
+def _n_chunks(n):
+    return 1 if n <= 1 else 8 * n
+
+
 class _Raster:
     """Rasterises row ranges of one dataset (per-instance arrays prepared once)."""
 
@@ -156,25 +206,109 @@ class _Raster:
                      np.ascontiguousarray(ds.counts_offsets, dtype=np.int64),
                      np.ascontiguousarray(ds.kind, dtype=np.int8),
                      ds.inst_h(), ds.inst_w())
+        ro, iro, co = self.args[1], self.args[2], self.args[4]
+        # cost estimate per instance: points + stored runs + a constant
+        self.cost = (ro[iro[1:]] - ro[iro[:-1]]) + (co[1:] - co[:-1]) + 16
 
-    def __call__(self, rows):
-        """Same masks as :func:`cocodiff.rasterize.rasterize` ``(ds, rows)``."""
-        from .engine.raster import rasterize_batch, rasterize_batch_parallel
-        from .rasterize import PARALLEL_MIN_ROWS
+    def __call__(self, rows, nt=1):
+        """Same masks as :func:`cocodiff.rasterize.rasterize` ``(ds, rows)``; on ``nt`` threads
+        over cost-balanced row chunks (each instance's RLE is independent of the others)."""
+        from .engine.raster import rasterize_batch
         if rows.size == 0:
             return np.zeros(0, np.uint32), np.zeros(1, np.int64)
-        fn = rasterize_batch_parallel if (get_threads() > 1 and rows.size >= PARALLEL_MIN_ROWS) else rasterize_batch
-        counts, offsets = fn(*self.args, rows)
-        return np.asarray(counts, dtype=np.uint32), np.asarray(offsets, dtype=np.int64)
+        nc = _n_chunks(nt)
+        if nc <= 1 or rows.size < 64:
+            counts, offsets = rasterize_batch(*self.args, rows)
+            return np.asarray(counts, dtype=np.uint32), np.asarray(offsets, dtype=np.int64)
+        cum = np.cumsum(self.cost[rows])
+        cut = np.searchsorted(cum, cum[-1] * np.arange(1, nc) / nc)
+        bounds = np.unique(np.r_[0, cut, rows.size])
+        parts = [None] * (bounds.size - 1)
+
+        def one(c, lo, hi):
+            parts[c] = rasterize_batch(*self.args, rows[lo:hi])
+
+        futs = [_pool(nt).submit(one, c, int(bounds[c]), int(bounds[c + 1]))
+                for c in range(bounds.size - 1)]
+        for f in futs:
+            f.result()
+        counts = np.concatenate([p[0] for p in parts])
+        lens = np.concatenate([np.diff(p[1]) for p in parts])
+        offsets = np.zeros(rows.size + 1, np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        return counts, offsets
 
 
-def _process_batch(A, B, al, u0, u1, params, rows, group_base):
-    """Relate the instances of union images u0:u1; append output rows; return groups used."""
-    from .engine.iou import pair_intersections, pair_intersections_parallel
-    from .engine.rle import rle_area_batch
+def _mask_facts_threaded(nt, counts, offsets, h, pos):
+    n = offsets.shape[0] - 1
+    area = np.empty(n, np.int64)
+    ext = np.empty((n, 4), np.int64)
+    first = np.empty(n, np.int64)
+    last = np.empty(n, np.int64)
+    inner_zero = np.empty(n, np.uint8)
+    ylo = np.empty(n, np.int64)
+    yhi = np.empty(n, np.int64)
+    bounds = _cost_bounds(offsets, _n_chunks(nt))
+    _run_chunks(nt, lambda lo, hi: _facts_range(counts, offsets, h, lo, hi, area, ext, first, last, inner_zero,
+                                                ylo, yhi, pos), bounds)
+    return area, ext, (first, last, inner_zero, ylo, yhi, pos)
 
+
+def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
+    first, last, z, ylo, yhi, pos = facts
+    k = pa.shape[0]
+    inter = np.empty(k, np.int64)
+    iou = np.empty(k, np.float64)
+    iou_plain = np.empty(k, np.float64)
+    bounds = _pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
+    _run_chunks(nt, _measures_range, bounds, counts, offsets, pa, pb, np.ascontiguousarray(crowd, dtype=np.uint8),
+                area, first, last, z, ylo, yhi, pos, inter, iou, iou_plain)
+    return inter, iou, iou_plain
+
+
+def _boundary_threaded(nt, counts, offsets, pa, pb, h, w, d, ext):
+    out = np.empty(pa.shape[0])
+    bounds = _biou_chunks(offsets, pa, pb, _n_chunks(nt))
+    _run_chunks(nt, _biou_range, bounds, counts, offsets, pa, pb, h, w, d, ext, out)
+    return out
+
+
+def _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio):
+    """Per-instance arrays computed once for all batches (``params`` of :func:`_compare_batch`)."""
+    return dict(iou_threshold=float(iou_threshold), cover_threshold=float(cover_threshold), mode=mode,
+                boundary=bool(boundary), dilation_ratio=float(dilation_ratio),
+                vert_a=A.n_points().astype(np.int64), vert_b=B.n_points().astype(np.int64),
+                raster_a=_Raster(A), raster_b=_Raster(B),
+                h_a=A.height[A.img_row].astype(np.int64), w_a=A.width[A.img_row].astype(np.int64),
+                h_b=B.height[B.img_row].astype(np.int64),
+                crowd_a=A.iscrowd.astype(bool), crowd_b=B.iscrowd.astype(bool),
+                cat_a=A.category_id.astype(np.int64), cat_b=B.category_id.astype(np.int64),
+                stages=_Stages(), pos=np.zeros(0, np.int64),
+                # threads (set_threads / ``threads=``) only where there is enough work
+                nt=get_threads() if A.n_instances + B.n_instances > PARALLEL_MIN_INSTANCES else 1)
+
+
+def _compare_batch(A, B, al, u0, u1, params):
+    """Relate the instances of union images ``u0:u1`` (rows of ``al``, see :func:`_image_alignment`).
+
+    Parameters
+    ----------
+    A, B : Dataset; al : dict from ``_image_alignment(A, B)``; u0, u1 : int image-row range.
+    params : dict from :func:`_prepare`.
+
+    Returns
+    -------
+    cols : dict of numpy columns (``_COLUMNS`` names; ``relation`` int8 codes, absent sides
+        -1, NaN for undefined floats), rows sorted like the final table; ``group`` ids
+        numbered from 0 within the batch (the caller offsets them).
+    n_groups : int -- split / merged groups used.
+    n_pairs : int -- candidate pairs examined.
+    """
+    st = params["stages"]
+    st.start()
     thr = params["iou_threshold"]
     cover = params["cover_threshold"]
+    nt = params["nt"]
     a0, a1 = int(al["a_lo"][u0]), int(al["a_hi"][u1 - 1]) if u1 > u0 else int(al["a_lo"][u0])
     b0, b1 = int(al["b_lo"][u0]), int(al["b_hi"][u1 - 1]) if u1 > u0 else int(al["b_lo"][u0])
     a1 = max(a1, a0)
@@ -182,45 +316,41 @@ def _process_batch(A, B, al, u0, u1, params, rows, group_base):
     na, nb = a1 - a0, b1 - b0
     rows_a = np.arange(a0, a1, dtype=np.int64)
     rows_b = np.arange(b0, b1, dtype=np.int64)
-    ca, oa = params["raster_a"](rows_a)
-    cb, ob = params["raster_b"](rows_b)
+    ca, oa = params["raster_a"](rows_a, nt)
+    cb, ob = params["raster_b"](rows_b, nt)
+    st.lap("rasterise")
     counts = np.concatenate([ca, cb])
-    offsets = np.concatenate([oa, ob[1:] + oa[-1]]).astype(np.int64)
-    h_a = A.height[A.img_row[rows_a]].astype(np.int64)
-    h_b = B.height[B.img_row[rows_b]].astype(np.int64)
-    w_a = A.width[A.img_row[rows_a]].astype(np.int64)
-    area = np.asarray(rle_area_batch(counts, offsets), dtype=np.int64)
+    del ca, cb
+    offsets = np.concatenate([oa, ob[1:] + oa[-1]])
+    h_a = params["h_a"][a0:a1]
+    h_all = np.concatenate([h_a, params["h_b"][b0:b1]])
+    if params["pos"].shape[0] < counts.shape[0]:     # reused run-start scratch (no page faults per batch)
+        params["pos"] = np.empty(int(counts.shape[0] * 1.25) + 1024, np.int64)
+    area, ext, facts = _mask_facts_threaded(nt, counts, offsets, h_all, params["pos"])
     area_a, area_b = area[:na], area[na:]
-    ext_fn = rle_extents_parallel if params["big"] else rle_extents
-    ext = ext_fn(counts, offsets, np.concatenate([h_a, h_b]))
     ext_a, ext_b = ext[:na], ext[na:]
+    st.lap("mask_facts")
 
     sl = slice(u0, u1)
-    ia_lo = al["a_lo"][sl] - a0
-    ia_hi = al["a_hi"][sl] - a0
-    ib_lo = al["b_lo"][sl] - b0
-    ib_hi = al["b_hi"][sl] - b0
-    pa, pb = candidate_pairs(ia_lo, ia_hi, ib_lo, ib_hi, al["comparable"][sl], ext_a, ext_b)
-    inter_fn = pair_intersections_parallel if params["big"] else pair_intersections
-    inter = np.asarray(inter_fn(counts, offsets, pa, pb + na), dtype=np.int64)
-    cat_a = A.category_id[rows_a]
-    cat_b = B.category_id[rows_b]
-    crowd_a = A.iscrowd[rows_a].astype(bool)
-    crowd_b = B.iscrowd[rows_b].astype(bool)
-    union = np.where(crowd_a[pa], area_b[pb], area_a[pa] + area_b[pb] - inter)
-    union_plain = area_a[pa] + area_b[pb] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(inter > 0, inter / np.maximum(union, 1).astype(np.float64), 0.0)
-        iou_plain = np.where(inter > 0, inter / np.maximum(union_plain, 1).astype(np.float64), 0.0)
+    pa, pb = candidate_pairs(al["a_lo"][sl] - a0, al["a_hi"][sl] - a0, al["b_lo"][sl] - b0,
+                             al["b_hi"][sl] - b0, al["comparable"][sl], ext_a, ext_b)
+    st.lap("candidates")
+    cat_a = params["cat_a"][a0:a1]
+    cat_b = params["cat_b"][b0:b1]
+    crowd_a = params["crowd_a"][a0:a1]
+    crowd_b = params["crowd_b"][b0:b1]
+    inter, iou, iou_plain = _pair_measures_threaded(nt, counts, offsets, pa, pb + na, crowd_a[pa], area, facts)
+    del facts
+    st.lap("intersections")
     same_cat = cat_a[pa] == cat_b[pb]
+    pos = inter > 0
 
     # (b) matched: optimal assignment within (image, category) groups
-    img_a = A.inst_image_id[rows_a]
-    img_b = B.inst_image_id[rows_b]
+    img_a = A.inst_image_id[a0:a1]
+    img_b = B.inst_image_id[b0:b1]
     grp_first_a = run_starts(img_a, cat_a)
     grp_first_b = run_starts(img_b, cat_b)
-    elig = same_cat & (iou_plain >= thr) & (inter > 0)
-    e = np.flatnonzero(elig)
+    e = np.flatnonzero(same_cat & pos & (iou_plain >= thr))
     matched = np.zeros(pa.shape[0], bool)
     if e.size:
         ga = grp_first_a[pa[e]]          # non-decreasing (pairs sorted by a)
@@ -234,31 +364,31 @@ def _process_batch(A, B, al, u0, u1, params, rows, group_base):
     b_used[pb[matched]] = True
 
     # (c) split: >= 2 B parts inside one unmatched A
-    free = ~a_used[pa] & ~b_used[pb]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cov_b = np.where(area_b[pb] > 0, inter / np.maximum(area_b[pb], 1), 0.0)
-        cov_a = np.where(area_a[pa] > 0, inter / np.maximum(area_a[pa], 1), 0.0)
-    el_s = free & same_cat & (inter > 0) & (cov_b >= cover)
-    chosen, n_parts = best_cover(pa, pb, inter, el_s, na, nb)
+    # only pairs that are same-category and overlapping can take part in split / merged
+    sc = np.flatnonzero(same_cat & pos)
+    spa, spb, sint = pa[sc], pb[sc], inter[sc]
+    free = ~a_used[spa] & ~b_used[spb]
+    # inter > 0 here, so both areas are > 0 (same float division as inter / area)
+    el_s = free & (sint / area_b[spb] >= cover)
+    chosen, n_parts = best_cover(spa, spb, sint, el_s, na, nb)
     ch = chosen[chosen >= 0]
-    split_pairs = np.sort(ch[n_parts[pa[ch]] >= 2])
+    split_pairs = np.sort(sc[ch[n_parts[spa[ch]] >= 2]])
     a_used[pa[split_pairs]] = True
     b_used[pb[split_pairs]] = True
     # (c') merged: >= 2 A parts inside one unmatched B
-    free = ~a_used[pa] & ~b_used[pb]
-    el_m = free & same_cat & (inter > 0) & (cov_a >= cover)
-    chosen, n_parts = best_cover(pb, pa, inter, el_m, nb, na)
+    free = ~a_used[spa] & ~b_used[spb]
+    el_m = free & (sint / area_a[spa] >= cover)
+    chosen, n_parts = best_cover(spb, spa, sint, el_m, nb, na)
     ch = chosen[chosen >= 0]
-    merged_pairs = ch[n_parts[pb[ch]] >= 2]
+    merged_pairs = sc[ch[n_parts[spb[ch]] >= 2]]
     merged_pairs = merged_pairs[np.lexsort((pa[merged_pairs], pb[merged_pairs]))]
     a_used[pa[merged_pairs]] = True
     b_used[pb[merged_pairs]] = True
 
     # (d) class_changed: different categories, assignment per image
-    free = ~a_used[pa] & ~b_used[pb]
-    elig = free & ~same_cat & (iou_plain >= thr) & (inter > 0)
-    e = np.flatnonzero(elig)
-    cc = np.zeros(pa.shape[0], bool)
+    e = np.flatnonzero(~same_cat & pos & (iou_plain >= thr))
+    e = e[~a_used[pa[e]] & ~b_used[pb[e]]]
+    cc_idx = np.zeros(0, np.int64)
     if e.size:
         first_img_a = run_starts(img_a, np.zeros(na, np.int64))
         first_img_b = run_starts(img_b, np.zeros(nb, np.int64))
@@ -266,32 +396,38 @@ def _process_batch(A, B, al, u0, u1, params, rows, group_base):
         starts = np.flatnonzero(np.r_[True, ga[1:] != ga[:-1]])
         go = np.r_[starts, e.size].astype(np.int64)
         m = assign(go, pa[e] - ga, pb[e] - first_img_b[pb[e]], iou_plain[e], thr, params["mode"])
-        cc[e[m]] = True
-    a_used[pa[cc]] = True
-    b_used[pb[cc]] = True
+        cc_idx = e[m]
+    a_used[pa[cc_idx]] = True
+    b_used[pb[cc_idx]] = True
 
-    # group ids for split (by A whole) and merged (by B whole)
+    # group ids for split (by A whole) and merged (by B whole), from 0 in this batch
     n_groups = 0
     grp_split = np.zeros(split_pairs.shape[0], np.int64)
     if split_pairs.size:
         wa = pa[split_pairs]
         new = np.r_[True, wa[1:] != wa[:-1]]
-        grp_split = group_base + np.cumsum(new) - 1
+        grp_split = np.cumsum(new) - 1
         n_groups += int(new.sum())
     grp_merged = np.zeros(merged_pairs.shape[0], np.int64)
     if merged_pairs.size:
         wb = pb[merged_pairs]
         new = np.r_[True, wb[1:] != wb[:-1]]
-        grp_merged = group_base + n_groups + np.cumsum(new) - 1
+        grp_merged = n_groups + np.cumsum(new) - 1
         n_groups += int(new.sum())
+    st.lap("relations")
 
-    # ---- rows
+    # ---- two-sided rows
     m_idx = np.flatnonzero(matched)
-    c_idx = np.flatnonzero(cc)
-    pair_idx = np.concatenate([m_idx, split_pairs, merged_pairs, c_idx]).astype(np.int64)
-    rel = np.concatenate([np.full(m_idx.size, 0), np.full(split_pairs.size, 1),
-                          np.full(merged_pairs.size, 2), np.full(c_idx.size, 3)]).astype(np.int8)
-    grp = np.concatenate([np.full(m_idx.size, -1), grp_split, grp_merged, np.full(c_idx.size, -1)]).astype(np.int64)
+    pair_idx = np.concatenate([m_idx, split_pairs, merged_pairs, cc_idx]).astype(np.int64)
+    n_m, n_s, n_g = m_idx.size, split_pairs.size, merged_pairs.size
+    rel2 = np.empty(pair_idx.size, np.int8)
+    rel2[:n_m] = 0
+    rel2[n_m:n_m + n_s] = 1
+    rel2[n_m + n_s:n_m + n_s + n_g] = 2
+    rel2[n_m + n_s + n_g:] = 3
+    grp2 = np.full(pair_idx.size, -1, np.int64)
+    grp2[n_m:n_m + n_s] = grp_split
+    grp2[n_m + n_s:n_m + n_s + n_g] = grp_merged
     ra = pa[pair_idx]
     rb = pb[pair_idx]
     rem = np.flatnonzero(~a_used)
@@ -301,65 +437,89 @@ def _process_batch(A, B, al, u0, u1, params, rows, group_base):
     biou = np.full(n2, np.nan)
     if params["boundary"] and n2:
         hh = h_a[ra]
-        ww = w_a[ra]
-        biou = boundary_iou_pairs(counts, offsets, ra, rb + na, hh, ww,
-                                  dilation=dilation_for(hh, ww, params["dilation_ratio"]),
-                                  parallel=params["big"])
+        ww = params["w_a"][a0:a1][ra]
+        dd = dilation_for(hh, ww, params["dilation_ratio"])
+        # A mask whose extent cannot hold a (2d+1) square has an empty erosion: its boundary is
+        # the mask. When that holds for both, Boundary IoU is the mask IoU -- the same two
+        # integers, hence the same double as iou_plain (0 when the union is empty).
+        win = 2 * dd + 1
+        ea_, eb_ = ext_a[ra], ext_b[rb]
+        thin = ((ea_[:, 2] - ea_[:, 0] < win) | (ea_[:, 3] - ea_[:, 1] < win)) & \
+               ((eb_[:, 2] - eb_[:, 0] < win) | (eb_[:, 3] - eb_[:, 1] < win))
+        biou = iou_plain[pair_idx].copy()
+        k = np.flatnonzero(~thin)
+        if k.size:
+            biou[k] = _boundary_threaded(nt, counts, offsets, ra[k], rb[k] + na, hh[k], ww[k], dd[k], ext)
+    del counts, offsets
+    st.lap("boundary_iou")
     ea = ext_a[ra].astype(np.float64)
     eb = ext_b[rb].astype(np.float64)
-    ca_ = (ea[:, :2] + ea[:, 2:]) / 2
-    cb_ = (eb[:, :2] + eb[:, 2:]) / 2
-    shift = np.hypot(ca_[:, 0] - cb_[:, 0], ca_[:, 1] - cb_[:, 1])
+    shift = np.hypot((ea[:, 0] + ea[:, 2] - eb[:, 0] - eb[:, 2]) / 2, (ea[:, 1] + ea[:, 3] - eb[:, 1] - eb[:, 3]) / 2)
     corner = np.maximum(np.hypot(ea[:, 0] - eb[:, 0], ea[:, 1] - eb[:, 1]),
                         np.hypot(ea[:, 2] - eb[:, 2], ea[:, 3] - eb[:, 3]))
-    vert_a = params["vert_a"][rows_a]
-    vert_b = params["vert_b"][rows_b]
 
-    def side_a(idx, present):
-        n = idx.size
-        if present:
-            return dict(a_id=A.ann_id[rows_a[idx]], a_category_id=cat_a[idx], a_area=area_a[idx],
-                        a_vertices=vert_a[idx], a_iscrowd=crowd_a[idx].astype(np.int8), image_id=img_a[idx])
-        return dict(a_id=np.full(n, -1, np.int64), a_category_id=np.full(n, -1, np.int64),
-                    a_area=np.full(n, -1, np.int64), a_vertices=np.full(n, -1, np.int64),
-                    a_iscrowd=np.full(n, -1, np.int8))
-
-    def side_b(idx, present):
-        n = idx.size
-        if present:
-            return dict(b_id=B.ann_id[rows_b[idx]], b_category_id=cat_b[idx], b_area=area_b[idx],
-                        b_vertices=vert_b[idx], b_iscrowd=crowd_b[idx].astype(np.int8))
-        return dict(b_id=np.full(n, -1, np.int64), b_category_id=np.full(n, -1, np.int64),
-                    b_area=np.full(n, -1, np.int64), b_vertices=np.full(n, -1, np.int64),
-                    b_iscrowd=np.full(n, -1, np.int8))
-
+    # ---- all rows: two-sided, then removed (A only), then added (B only)
+    n_rem, n_add = rem.size, add.size
+    n = n2 + n_rem + n_add
+    ia = np.concatenate([ra, rem, np.zeros(n_add, np.int64)])     # local A index (valid where has_a)
+    ib = np.concatenate([rb, np.zeros(n_rem, np.int64), add])
+    has_a = np.zeros(n, bool)
+    has_a[:n2 + n_rem] = True
+    has_b = np.ones(n, bool)
+    has_b[n2:n2 + n_rem] = False
+    if na == 0:
+        ia[:] = 0
+    if nb == 0:
+        ib[:] = 0
     nan = np.nan
+
+    def pick(src, idx, present, fill, dtype):
+        out = np.full(n, fill, dtype)
+        if src.size:
+            out[present] = src[idx[present]]
+        return out
+
+    a_id = pick(A.ann_id[a0:a1], ia, has_a, -1, np.int64)
+    b_id = pick(B.ann_id[b0:b1], ib, has_b, -1, np.int64)
+    image_id = np.concatenate([img_a[ra], img_a[rem], img_b[add]]).astype(np.int64)
+    a_area = pick(area_a, ia, has_a, -1, np.int64)
+    b_area = pick(area_b, ib, has_b, -1, np.int64)
+    relation = np.concatenate([rel2, np.full(n_rem, 4, np.int8), np.full(n_add, 5, np.int8)])
     with np.errstate(divide="ignore", invalid="ignore"):
         ar = np.where(area_a[ra] > 0, area_b[rb] / np.maximum(area_a[ra], 1), nan)
-    # two-sided rows
-    rows.add(**side_a(ra, True), **side_b(rb, True), relation=rel, group=grp, iou=iou[pair_idx],
-             iou_plain=iou_plain[pair_idx],
-             boundary_iou=biou, intersection=inter[pair_idx], crowd_changed=crowd_a[ra] != crowd_b[rb],
-             very_small=np.zeros(n2, bool), area_ratio=ar, bbox_shift=shift, bbox_corner_shift=corner)
-    # removed
-    n = rem.size
-    rows.add(**side_a(rem, True), **side_b(rem, False), relation=np.full(n, 4, np.int8),
-             group=np.full(n, -1, np.int64), iou=np.full(n, nan), iou_plain=np.full(n, nan), boundary_iou=np.full(n, nan),
-             intersection=np.full(n, -1, np.int64), crowd_changed=np.zeros(n, bool),
-             very_small=area_a[rem] <= VERY_SMALL_AREA, area_ratio=np.full(n, nan),
-             bbox_shift=np.full(n, nan), bbox_corner_shift=np.full(n, nan))
-    # added
-    n = add.size
-    rows.add(**side_a(add, False), image_id=img_b[add], **side_b(add, True), relation=np.full(n, 5, np.int8),
-             group=np.full(n, -1, np.int64), iou=np.full(n, nan), iou_plain=np.full(n, nan), boundary_iou=np.full(n, nan),
-             intersection=np.full(n, -1, np.int64), crowd_changed=np.zeros(n, bool),
-             very_small=area_b[add] <= VERY_SMALL_AREA, area_ratio=np.full(n, nan),
-             bbox_shift=np.full(n, nan), bbox_corner_shift=np.full(n, nan))
-    return n_groups, pa.size
+
+    def two(v, fill, dtype):
+        out = np.full(n, fill, dtype)
+        out[:n2] = v
+        return out
+
+    very_small = np.zeros(n, bool)
+    very_small[n2:n2 + n_rem] = area_a[rem] <= VERY_SMALL_AREA
+    very_small[n2 + n_rem:] = area_b[add] <= VERY_SMALL_AREA
+    cols = dict(
+        image_id=image_id, a_id=a_id, b_id=b_id,
+        a_category_id=pick(cat_a, ia, has_a, -1, np.int64), b_category_id=pick(cat_b, ib, has_b, -1, np.int64),
+        relation=relation, group=two(grp2, -1, np.int64),
+        iou=two(iou[pair_idx], nan, np.float64), iou_plain=two(iou_plain[pair_idx], nan, np.float64),
+        boundary_iou=two(biou, nan, np.float64), intersection=two(inter[pair_idx], -1, np.int64),
+        a_area=a_area, b_area=b_area,
+        a_vertices=pick(params["vert_a"][a0:a1], ia, has_a, -1, np.int64),
+        b_vertices=pick(params["vert_b"][b0:b1], ib, has_b, -1, np.int64),
+        a_iscrowd=pick(crowd_a.view(np.int8), ia, has_a, -1, np.int8),
+        b_iscrowd=pick(crowd_b.view(np.int8), ib, has_b, -1, np.int8),
+        crowd_changed=two(crowd_a[ra] != crowd_b[rb], False, bool), very_small=very_small,
+        area_ratio=two(ar, nan, np.float64), bbox_shift=two(shift, nan, np.float64),
+        bbox_corner_shift=two(corner, nan, np.float64))
+    # final order: image, then a_id (absent last), then b_id
+    big_i = np.iinfo(np.int64).max
+    order = np.lexsort((np.where(has_b, b_id, big_i), np.where(has_a, a_id, big_i), image_id))
+    cols = {k: v[order] for k, v in cols.items()}
+    st.lap("rows")
+    return cols, n_groups, int(pa.size)
 
 
 def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True, threads=None,
-            batch_images=2000, progress=None, dilation_ratio=0.02):
+            batch_images=2000, progress=None, dilation_ratio=0.02, client=None):
     """Relate every instance of annotation set ``a`` to those of ``b`` (see the module docstring).
 
     Parameters
@@ -369,10 +529,14 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     cover_threshold : float -- minimum fraction of a part inside its whole for split / merged.
     mode : ``"optimal"`` (maximum total IoU per (image, category)) or ``"greedy"``.
     boundary : bool -- compute Boundary IoU of every two-sided row.
-    threads : int or None -- Numba threads.
+    threads : int or None -- threads for the kernels (``cocodiff.engine._jit.set_threads``;
+        None: the current Numba thread count).
     batch_images : int -- images rasterised at a time (bounds memory).
     progress : bool or None -- tqdm bar over batches (None: when stderr is a TTY).
     dilation_ratio : float -- Boundary IoU dilation ratio.
+    client : dask.distributed.Client or None -- shard the images across the cluster's
+        workers (:mod:`cocodiff.distributed`; ``pip install 'cocodiff[dask]'``); the result
+        is identical. ``threads`` is then the Numba thread count per task (None: 1).
 
     Returns
     -------
@@ -385,6 +549,11 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     >>> c.summary()["relations"]["matched"]                      # doctest: +SKIP
     6
     """
+    if client is not None:  # Dask: shards over the workers, see cocodiff.distributed
+        from .distributed import compare_distributed
+        return compare_distributed(a, b, client, iou_threshold=iou_threshold, cover_threshold=cover_threshold,
+                                   mode=mode, boundary=boundary, threads=threads, batch_images=batch_images,
+                                   progress=progress, dilation_ratio=dilation_ratio)
     if mode not in ("optimal", "greedy"):
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
     if batch_images < 1:
@@ -394,15 +563,10 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     if threads is not None:
         set_threads(threads)
     al = _image_alignment(A, B)
-    params = dict(iou_threshold=float(iou_threshold), cover_threshold=float(cover_threshold), mode=mode,
-                  boundary=bool(boundary), threads=threads, dilation_ratio=float(dilation_ratio),
-                  vert_a=A.n_points().astype(np.int64), vert_b=B.n_points().astype(np.int64),
-                  raster_a=_Raster(A), raster_b=_Raster(B),
-                  # multi-threaded kernels (compiled per process, seconds) only for big inputs
-                  big=get_threads() > 1 and A.n_instances + B.n_instances > PARALLEL_MIN_INSTANCES)
+    params = _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio)
+    st = params["stages"]
     n_img = al["ids"].shape[0]
     bounds = list(range(0, n_img, batch_images)) + [n_img]
-    it = range(len(bounds) - 1)
     if progress is None:
         progress = sys.stderr.isatty()
     bar = None
@@ -412,27 +576,31 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
             bar = tqdm(total=n_img, unit="img", desc="compare", file=sys.stderr)
         except ImportError:  # pragma: no cover
             bar = None
-    rows = _Rows()
+    parts = []
     group_base = 0
     n_cand = 0
-    for k in it:
+    for k in range(len(bounds) - 1):
         u0, u1 = bounds[k], bounds[k + 1]
         if u1 <= u0:
             continue
-        g, npairs = _process_batch(A, B, al, u0, u1, params, rows, group_base)
+        cols, g, npairs = _compare_batch(A, B, al, u0, u1, params)
+        cols["group"][cols["group"] >= 0] += group_base
+        parts.append(cols)
         group_base += g
         n_cand += npairs
         if bar is not None:
             bar.update(u1 - u0)
     if bar is not None:
         bar.close()
-    cols = rows.concat()
-    if not cols:
-        cols = {}
-    table = _to_arrow(cols)
+    st.start()
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    del parts
+    table = _to_arrow(cols, presorted=True)
+    del cols
+    st.lap("table")
     images = _image_report(A, B, al)
-    for k in ("vert_a", "vert_b", "threads", "raster_a", "raster_b", "big"):
-        params.pop(k)
+    timings = st.as_dict()
+    params = {k: params[k] for k in ("iou_threshold", "cover_threshold", "mode", "boundary", "dilation_ratio")}
     meta = dict(a_path=str(A.path), b_path=str(B.path), a_instances=A.n_instances, b_instances=B.n_instances,
                 a_vertices=int(np.sum(A.n_points())), b_vertices=int(np.sum(B.n_points())),
                 candidate_pairs=int(n_cand),
@@ -440,7 +608,8 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
                                                             list(A.cat_name) + list(B.cat_name))})
     log.info("compare: %d A / %d B instances, %d candidate pairs, %d rows", A.n_instances, B.n_instances,
              n_cand, table.num_rows)
-    return Comparison(table=table, params=params, images=images, meta=meta)
+    log.debug("compare stages (seconds): %s", timings)
+    return Comparison(table=table, params=params, images=images, meta=meta, timings=timings)
 
 
 _COLUMNS = [
@@ -453,7 +622,8 @@ _COLUMNS = [
 ]
 
 
-def _to_arrow(cols):
+def _to_arrow(cols, presorted=False):
+    """Columns -> pyarrow Table in the canonical row order (``presorted``: rows may already be in it)."""
     import pyarrow as pa
 
     n = cols["relation"].shape[0] if cols else 0
@@ -467,26 +637,67 @@ def _to_arrow(cols):
     # deterministic order: image, then a_id (absent last), then b_id
     a_key = np.where(has_a, cols["a_id"], np.iinfo(np.int64).max)
     b_key = np.where(has_b, cols["b_id"], np.iinfo(np.int64).max)
-    order = np.lexsort((b_key, a_key, cols["image_id"]))
+    if presorted and _is_sorted(cols["image_id"], a_key, b_key):
+        order = None
+    else:
+        order = np.lexsort((b_key, a_key, cols["image_id"]))
     out = {}
     for name, typ in _COLUMNS:
-        v = cols[name][order]
+        v = cols[name] if order is None else cols[name][order]
+        if name == "group":
+            v = _renumber_groups(v)
         if name == "relation":
             out[name] = pa.DictionaryArray.from_arrays(pa.array(v.astype(np.int32)), pa.array(list(RELATIONS)))
             continue
         mask = None
         if name.startswith("a_"):
-            mask = ~has_a[order]
+            mask = _take(~has_a, order)
         elif name.startswith("b_"):
-            mask = ~has_b[order]
+            mask = _take(~has_b, order)
         elif name in ("intersection",):
-            mask = ~(has_a & has_b)[order]
+            mask = _take(~(has_a & has_b), order)
         if typ == "bool":
             v = v.astype(bool) if v.dtype != np.int8 else (v == 1)
         out[name] = pa.array(v, mask=mask) if mask is not None and mask.any() else pa.array(v)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)
     return t.set_column(t.schema.get_field_index("relation"), "relation", t.column("relation").cast(pa.string()))
+
+
+def _renumber_groups(g):
+    """Group ids 0, 1, 2, ... by first appearance in table order (-1 stays -1).
+
+    Batches (and Dask shards) number their groups independently; renumbering in the final row
+    order makes ``group`` independent of ``batch_images`` and of the sharding.
+    """
+    pos = g >= 0
+    if not pos.any():
+        return g
+    vals = g[pos]
+    uniq, first = np.unique(vals, return_index=True)
+    rank = np.empty(uniq.shape[0], np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(uniq.shape[0], dtype=np.int64)
+    out = g.copy()
+    out[pos] = rank[np.searchsorted(uniq, vals)]
+    return out
+
+
+def _take(v, order):
+    return v if order is None else v[order]
+
+
+def _is_sorted(k1, k2, k3):
+    """Rows already in lexicographic (k1, k2, k3) order?"""
+    if k1.size < 2:
+        return True
+    d1 = np.diff(k1)
+    if (d1 < 0).any():
+        return False
+    tie = d1 == 0
+    if (tie & (k2[1:] < k2[:-1])).any():
+        return False
+    tie &= k2[1:] == k2[:-1]
+    return not (tie & (k3[1:] < k3[:-1])).any()
 
 
 def _image_report(A, B, al):
@@ -520,12 +731,15 @@ class Comparison:
     params : dict -- thresholds and mode used.
     images : dict -- images only in A / only in B / with different sizes (counts, examples).
     meta : dict -- inputs, instance and vertex totals, category names.
+    timings : dict -- wall and CPU seconds per stage of :func:`compare` (rasterise, mask_facts,
+        candidates, intersections, relations, boundary_iou, rows, table); not part of the summary.
     """
 
     table: object
     params: dict
     images: dict
     meta: dict
+    timings: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         rel = self.table.column("relation").value_counts().to_pylist() if self.table.num_rows else []
@@ -547,6 +761,18 @@ class Comparison:
             return np.asarray(col.to_pylist(), dtype=object)
         return col.to_numpy(zero_copy_only=False)
 
+    def _rel_codes(self):
+        """``relation`` as int64 indices into :data:`RELATIONS`."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        col = self.table.column("relation")
+        if col.type != pa.string():
+            col = col.cast(pa.string())
+        idx = pc.index_in(col, value_set=pa.array(list(RELATIONS)))
+        if idx.null_count:
+            raise ValueError("unknown relation in the table")
+        return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+
     def summary(self, top=20) -> dict:
         """Counts, means and rankings as a JSON-ready dict.
 
@@ -563,12 +789,14 @@ class Comparison:
         >>> cocodiff.compare("a.json", "b.json").summary()["relations"]   # doctest: +SKIP
         {'matched': 6, 'split': 2, ...}
         """
-        rel = self._np("relation")
+        code = self._rel_codes()
         iou = self._np("iou").astype(np.float64)
         biou = self._np("boundary_iou").astype(np.float64)
         img = self._np("image_id").astype(np.int64)
-        is_m = rel == "matched"
-        relations = {r: int(np.sum(rel == r)) for r in RELATIONS}
+        is_m = code == 0
+        n_rel = len(RELATIONS)
+        cnt = np.bincount(code, minlength=n_rel)
+        relations = {r: int(cnt[k]) for k, r in enumerate(RELATIONS)}
         av = self.table.column("a_vertices").to_numpy(zero_copy_only=False)
         bv = self.table.column("b_vertices").to_numpy(zero_copy_only=False)
         av = np.nan_to_num(np.asarray(av, dtype=np.float64))
@@ -578,24 +806,29 @@ class Comparison:
                        mean_boundary_iou=_nanmean(biou[is_m]), crowd_changed=int(np.sum(cc & is_m)))
         vertices = dict(a_total=self.meta["a_vertices"], b_total=self.meta["b_vertices"],
                         a_matched=int(av[is_m].sum()), b_matched=int(bv[is_m].sum()))
-        # per class
+        # per class (integer relation codes; each class's matched IoUs in row order, as a mask would give)
         acat = np.nan_to_num(np.asarray(self._np("a_category_id"), dtype=np.float64), nan=-1).astype(np.int64)
         bcat = np.nan_to_num(np.asarray(self._np("b_category_id"), dtype=np.float64), nan=-1).astype(np.int64)
-        cat = np.where(rel == "added", bcat, acat)
+        cat = np.where(code == _REL_CODE["added"], bcat, acat)
         names = self.meta.get("categories", {})
+        ucat, cinv = np.unique(cat, return_inverse=True)
+        ccnt = np.bincount(cinv * n_rel + code, minlength=ucat.size * n_rel).reshape(ucat.size, n_rel)
+        im = np.flatnonzero(is_m)
+        im = im[np.argsort(cinv[im], kind="stable")]
+        cut = np.searchsorted(cinv[im], np.arange(ucat.size + 1))
         per_class = []
-        for c in np.unique(cat):
-            sel = cat == c
+        for j, c in enumerate(ucat):
             d = dict(category_id=int(c), name=names.get(int(c), ""))
-            for r in RELATIONS:
-                d[r] = int(np.sum(rel[sel] == r))
-            d["mean_iou"] = _nanmean(iou[sel & is_m])
+            for k, r in enumerate(RELATIONS):
+                d[r] = int(ccnt[j, k])
+            d["mean_iou"] = _nanmean(iou[im[cut[j]:cut[j + 1]]])
             per_class.append(d)
         # per image
         uimg, inv = np.unique(img, return_inverse=True)
         per_image = {"image_id": uimg.tolist()}
-        for r in RELATIONS:
-            per_image[r] = np.bincount(inv, weights=(rel == r), minlength=uimg.size).astype(np.int64).tolist()
+        icnt = np.bincount(inv * n_rel + code, minlength=uimg.size * n_rel).reshape(uimg.size, n_rel)
+        for k, r in enumerate(RELATIONS):
+            per_image[r] = icnt[:, k].astype(np.int64).tolist()
         n_non = np.bincount(inv, weights=~is_m, minlength=uimg.size)
         n_m = np.bincount(inv, weights=is_m, minlength=uimg.size)
         s_iou = np.bincount(inv, weights=np.where(is_m, np.nan_to_num(iou), 0.0), minlength=uimg.size)
@@ -619,24 +852,8 @@ class Comparison:
         """
         import pyarrow.parquet as pq
 
-        os.makedirs(out_dir, exist_ok=True)
         summ = self.summary()
-        fd, tmp = tempfile.mkstemp(prefix=".matches.", suffix=".parquet.tmp", dir=out_dir)
-        os.close(fd)
-        try:
+        with atomic_path(os.path.join(out_dir, "matches.parquet")) as tmp:
             pq.write_table(self.table, tmp)
-            os.replace(tmp, os.path.join(out_dir, "matches.parquet"))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        fd, tmp = tempfile.mkstemp(prefix=".summary.", suffix=".json.tmp", dir=out_dir)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(summ, f, indent=1)
-            os.replace(tmp, os.path.join(out_dir, "summary.json"))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_json_atomic(os.path.join(out_dir, "summary.json"), summ, indent=1)
         return summ

@@ -26,7 +26,7 @@ import numpy as np
 
 from .dataset import Dataset
 
-__all__ = ["stats", "ROWS"]
+__all__ = ["stats", "ROWS", "format_table", "table_rows"]
 
 ROWS = ["images", "categories", "classes", "instances", "crowds", "multi_polygon", "vertices",
         "vertices_closed", "very_small", "small", "medium", "large"]
@@ -158,29 +158,36 @@ _LABELS = [
 ]
 
 
-def format_table(result: dict, names: list[str]) -> str:
-    """Render :func:`stats` output as an aligned text table (A [B, difference B-A, ratio B/A])."""
+def table_rows(result: dict):
+    """The rows of the comparison table present in a :func:`stats` result, in display order.
+
+    Yields ``(label, values, comparable)``: one value per dataset; ``comparable`` is False for
+    "classes with more objects" (its two values are "A has more" and "B has more", so a
+    difference or ratio means nothing). ``raster_*`` rows appear only when ``stats`` was given
+    ``raster_areas``.
+    """
     rows = result["datasets"]
-    two = len(rows) == 2
-    header = ["", *names] + (["B - A", "B / A"] if two else [])
-    lines = []
     for key, label in _LABELS:
         if key == "classes_with_more_instances":
-            if not two:
-                continue
-            # how many classes A has more of, and B has more of: no difference or ratio to show
-            lines.append([label, *[f"{v:,}" for v in result[key]], "", ""])
-            continue
-        if key not in rows[0]:  # raster_* rows only with stats(..., raster_areas=...)
-            continue
-        else:
-            vals = [r[key] for r in rows]
-            if not two:
-                lines.append([label, *[f"{v:,}" for v in vals]])
-                continue
+            if len(rows) == 2:
+                yield label, list(result[key]), False
+        elif key in rows[0]:
+            yield label, [r[key] for r in rows], True
+
+
+def format_table(result: dict, names: list[str]) -> str:
+    """Render :func:`stats` output as an aligned text table (A [B, difference B-A, ratio B/A])."""
+    two = len(result["datasets"]) == 2
+    header = ["", *names] + (["B - A", "B / A"] if two else [])
+    lines = []
+    for label, vals, comparable in table_rows(result):
+        cells = [label, *[f"{v:,}" for v in vals]]
+        if two and comparable:
             a, b = vals
-        ratio = f"{b / a:.3f}" if a else ("-" if b == 0 else "inf")
-        lines.append([label, f"{a:,}", f"{b:,}", f"{b - a:+,}", ratio])
+            cells += [f"{b - a:+,}", f"{b / a:.3f}" if a else ("-" if b == 0 else "inf")]
+        elif two:
+            cells += ["", ""]
+        lines.append(cells)
     table = [header] + lines
     widths = [max(len(r[c]) for r in table) for c in range(len(header))]
     out = []

@@ -32,7 +32,6 @@ train+val figures): ~7.3 vs ~9.0 instances per image; ~1.2 % vs ~4.3 % crowds; ~
 from __future__ import annotations
 
 import logging
-import os
 import time
 import zipfile
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from ._io import atomic_path, write_bytes_atomic
 from .engine import synth as _k
 
 __all__ = ["generate", "write_pair", "shape_stats", "CATEGORIES", "USED_CAT_IDS",
@@ -801,23 +801,21 @@ def write_pair(out_dir, scale="tiny", seed=0, b_parts=1):
         raise ValueError(f"b_parts must be >= 1, got {b_parts}")
     bd = _Build(scale, seed)
     pa = out / "a.json"
-    pa.write_bytes(bd.coco_bytes("a"))
+    write_bytes_atomic(pa, bd.coco_bytes("a"))
     if b_parts == 1:
         pb = out / "b.json"
-        pb.write_bytes(bd.coco_bytes("b"))
+        write_bytes_atomic(pb, bd.coco_bytes("b"))
     else:
         pb = out / "b.zip"
         edges = np.linspace(0, bd.n_img, b_parts + 1).round().astype(int)
-        tmp = out / "b.zip.tmp"
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with atomic_path(pb) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for j in range(b_parts):
                 info = zipfile.ZipInfo(f"b_part{j:02d}.json", date_time=(2017, 9, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, bd.coco_bytes("b", int(edges[j]), int(edges[j + 1])),
                            compresslevel=1)
-        os.replace(tmp, pb)
     pt = out / "truth.json"
-    pt.write_bytes(bd.truth_bytes())
+    write_bytes_atomic(pt, bd.truth_bytes())
     dt = time.perf_counter() - t0
     log.info("wrote synthetic pair to %s in %.1fs", out, dt)
     return {"a": pa, "b": pb, "truth": pt, "stats": bd.stats(), "seconds": dt}
