@@ -1,98 +1,225 @@
-"""Throughput of cocodiff.compare on a synthetic COCO-like twin.
+"""End-to-end speed of ``cocodiff compare`` on the synthetic COCO-2017 / Sama-COCO twins,
+against the pipelines one would write with the peers, in the same run.
 
-A: ``n_images`` 480x640 images with ``per_image`` star-shaped 16-point polygons each
-(categories cycling over 80); B: the same polygons jittered by up to 1.5 px, with ~5 %
-dropped (-> removed) and ~5 % shifted far (-> removed + added) and ~3 % relabelled
-(-> class_changed). Datasets are built directly as :class:`cocodiff.dataset.Dataset`
-arrays (no JSON), so the figure is the comparison alone: rasterisation of both sides,
-candidate pairs, intersections, assignment, relations, Boundary IoU, table building.
+Val-size twin (``twin_val``: 5,000 images, ~36k vs ~45k instances), each measured end to end
+from the two JSON files:
 
-Run: ``pytest benchmarks/bench_compare.py --benchmark-enable`` or
-``python benchmarks/bench_compare.py N_IMAGES [PER_IMAGE]`` for one timed run at scale.
+``test_val_pycocotools``
+    ``COCO()`` both files, ``annToRLE`` every instance, ``maskUtils.iou`` per
+    (image, category) with A as gt (crowd flags) and B as dt, pycocotools-style greedy match
+    at IoU 0.5.
+``test_val_hotcoco``
+    ``hotcoco.COCO`` for A, B's annotations as results with ``score = 1``
+    (``load_res``), ``COCOeval(A, B, "segm").evaluate()`` (per-image IoU + greedy matching
+    at every COCO threshold and area range).
+``test_val_cocodiff``
+    ``cocodiff.load`` both files, ``cocodiff.compare`` (rasterise, candidate pairs, IoU,
+    optimal assignment, relations, Boundary IoU) and ``Comparison.write`` (parquet + summary).
+    Runs last and puts ``speedup_vs_pycocotools`` / ``speedup_vs_hotcoco`` (targets >= 10x /
+    >= 4x; wall-clock medians of this run) into ``extra_info``.
+
+Full-size twin (``twin_full``: 118,287 images, ~0.86M vs ~1.08M instances, 22M vs 40M
+vertices): ``test_full_cocodiff`` (marked ``slow``; runs only with ``--run-slow`` when that
+option is registered, or ``COCODIFF_BENCH_FULL=1``) -- the same end-to-end pipeline, with the
+per-stage wall / CPU seconds of :attr:`cocodiff.matching.Comparison.timings` and the peak RSS
+(``ru_maxrss``) in ``extra_info``.
+
+Every test also records CPU-time medians (``cpu_median_s``; all threads of the process)
+next to wall time: on a loaded machine CPU time is the steadier figure.
+
+Run: ``pytest benchmarks/bench_compare.py --benchmark-enable -p no:randomly``
+(add ``COCODIFF_BENCH_FULL=1`` for the full twin; the twins are written once to
+``.benchmarks/twins``). ``python benchmarks/bench_compare.py [val|full]`` does one timed run.
 """
 from __future__ import annotations
 
+import json
+import os
+import resource
+import statistics
 import sys
+import tempfile
 import time
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cocodiff.dataset import Dataset
+FULL_ENV = os.environ.get("COCODIFF_BENCH_FULL") == "1"
+IOU_THRESHOLD = 0.5
 
-H, W, NPTS = 480, 640, 16
+#: wall / CPU seconds of every pipeline measured in this session (ratios for extra_info)
+_TIMES: dict = {}
 
 
-def synthetic_pair(n_images=2000, per_image=8, seed=0):
-    rng = np.random.default_rng(seed)
-    n = n_images * per_image
-    img = np.repeat(np.arange(1, n_images + 1, dtype=np.int64), per_image)
-    cat = (np.arange(n) % 80 + 1).astype(np.int64)
-    cx = rng.uniform(40, W - 40, n)
-    cy = rng.uniform(40, H - 40, n)
-    r = rng.uniform(6, 38, n)
-    ang = np.linspace(0, 2 * np.pi, NPTS, endpoint=False)
-    rad = r[:, None] * rng.uniform(0.6, 1.0, (n, NPTS))
-    xy = np.stack([cx[:, None] + rad * np.cos(ang), cy[:, None] + rad * np.sin(ang)], -1)
+def _peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6   # KiB on Linux
 
-    def make(xy, img, cat, ids):
-        order = np.lexsort((ids, cat, img))
-        img, cat, ids, xy = img[order], cat[order], ids[order], xy[order]
-        m = ids.size
-        image_id = np.arange(1, n_images + 1, dtype=np.int64)
-        return Dataset(
-            path="synthetic", sources=["synthetic"], image_id=image_id,
-            width=np.full(n_images, W, np.int32), height=np.full(n_images, H, np.int32),
-            file_name=np.array([f"{i}.jpg" for i in image_id], dtype=object),
-            cat_id=np.arange(1, 81, dtype=np.int64), cat_name=np.array([f"c{i}" for i in range(1, 81)], dtype=object),
-            cat_supercategory=np.array(["s"] * 80, dtype=object),
-            ann_id=ids, inst_image_id=img, category_id=cat, iscrowd=np.zeros(m, np.uint8),
-            area=np.full(m, np.nan), bbox=np.full((m, 4), np.nan), score=np.full(m, np.nan),
-            kind=np.zeros(m, np.int8), source=np.zeros(m, np.int16), img_row=img - 1,
-            xy=np.ascontiguousarray(xy.reshape(-1, 2)), ring_offsets=np.arange(m + 1, dtype=np.int64) * NPTS,
-            inst_ring_offsets=np.arange(m + 1, dtype=np.int64), counts=np.zeros(0, np.uint32),
-            counts_offsets=np.zeros(m + 1, np.int64), rle_h=np.zeros(m, np.int32), rle_w=np.zeros(m, np.int32))
 
-    A = make(xy, img, cat, np.arange(1, n + 1, dtype=np.int64))
-    u = rng.random(n)
-    keep = u >= 0.05
-    xyb = xy + rng.uniform(-1.5, 1.5, xy.shape)
-    far = (u >= 0.05) & (u < 0.10)
-    xyb[far] += np.array([25.0, 0.0])
-    catb = cat.copy()
-    relabel = (u >= 0.10) & (u < 0.13)
-    catb[relabel] = catb[relabel] % 80 + 1
-    B = make(np.clip(xyb[keep], 0, [W, H]), img[keep], catb[keep], np.arange(1, n + 1, dtype=np.int64)[keep] + 10**7)
-    return A, B
+def _measure(benchmark, name, fn, rounds):
+    """Run ``fn`` ``rounds`` times under pytest-benchmark; record wall and CPU medians."""
+    wall, cpu = [], []
 
+    def timed():
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+        return out
+
+    out = benchmark.pedantic(timed, rounds=rounds, iterations=1)
+    _TIMES[name] = dict(wall=statistics.median(wall), cpu=statistics.median(cpu))
+    benchmark.extra_info["wall_median_s"] = round(_TIMES[name]["wall"], 4)
+    benchmark.extra_info["cpu_median_s"] = round(_TIMES[name]["cpu"], 4)
+    benchmark.extra_info["rounds"] = len(wall)
+    return out
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+def cocodiff_pipeline(a_path, b_path, out_dir, threads=None):
+    import cocodiff
+    A = cocodiff.load(a_path)
+    B = cocodiff.load(b_path)
+    c = cocodiff.compare(A, B, progress=False, threads=threads)
+    c.write(out_dir)
+    return c
+
+
+def pycocotools_pipeline(a_path, b_path, thr=IOU_THRESHOLD):
+    """The straightforward pycocotools way: IoU per (image, category), greedy match."""
+    from pycocotools import mask as mu
+    from pycocotools.coco import COCO
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ca = COCO(str(a_path))
+        cb = COCO(str(b_path))
+    ga = defaultdict(list)
+    for an in ca.dataset["annotations"]:
+        ga[an["image_id"], an["category_id"]].append(an)
+    gb = defaultdict(list)
+    for an in cb.dataset["annotations"]:
+        gb[an["image_id"], an["category_id"]].append(an)
+    n_matched = 0
+    for key, a_list in ga.items():
+        b_list = gb.get(key)
+        if not b_list:
+            continue
+        gt = [ca.annToRLE(x) for x in a_list]
+        dt = [cb.annToRLE(x) for x in b_list]
+        ious = np.asarray(mu.iou(dt, gt, [int(x.get("iscrowd", 0)) for x in a_list]))
+        if ious.size == 0:
+            continue
+        order = np.argsort(-ious, axis=None, kind="stable")
+        used_d, used_g = set(), set()
+        for flat in order:
+            d, g = divmod(int(flat), len(gt))
+            if ious[d, g] < thr:
+                break
+            if d in used_d or g in used_g:
+                continue
+            used_d.add(d)
+            used_g.add(g)
+            n_matched += 1
+    # B-only (image, category) groups still need their masks, as a full comparison would
+    for key, b_list in gb.items():
+        if key not in ga:
+            for x in b_list:
+                cb.annToRLE(x)
+    return n_matched
+
+
+def hotcoco_pipeline(a_path, b_path):
+    """hotcoco's COCOeval segm evaluation with A as ground truth and B (score 1) as detections."""
+    import hotcoco
+
+    gt = hotcoco.COCO(str(a_path))
+    with open(b_path, "rb") as f:
+        anns = json.load(f)["annotations"]
+    dets = [dict(image_id=x["image_id"], category_id=x["category_id"], segmentation=x["segmentation"],
+                 score=1.0) for x in anns]
+    dt = gt.load_res(dets)
+    ev = hotcoco.COCOeval(gt, dt, "segm")
+    ev.evaluate()
+    return ev
+
+
+# ----------------------------------------------------------------------------- val-size twin
 
 @pytest.fixture(scope="module")
-def pair():
-    return synthetic_pair(2000, 8)
+def val_paths(twin_val):
+    return Path(twin_val["a"]), Path(twin_val["b"])
 
 
-def test_compare_16k(benchmark, pair):
-    import cocodiff
-    A, B = pair
-    cocodiff.compare(A, B, progress=False)  # warm-up / compile
-    res = benchmark.pedantic(lambda: cocodiff.compare(A, B, progress=False), rounds=3, iterations=1)
-    benchmark.extra_info["instances_per_side"] = A.n_instances
-    benchmark.extra_info["relations"] = res.summary()["relations"]
+def test_val_pycocotools(benchmark, val_paths):
+    n = _measure(benchmark, "pycocotools", lambda: pycocotools_pipeline(*val_paths), rounds=1)
+    benchmark.extra_info["matched"] = int(n)
+
+
+def test_val_hotcoco(benchmark, val_paths):
+    pytest.importorskip("hotcoco")
+    _measure(benchmark, "hotcoco", lambda: hotcoco_pipeline(*val_paths), rounds=2)
+
+
+def test_val_cocodiff(benchmark, val_paths, tmp_path):
+    cocodiff_pipeline(*val_paths, tmp_path / "warm")        # compile / warm the caches
+    c = _measure(benchmark, "cocodiff", lambda: cocodiff_pipeline(*val_paths, tmp_path / "out"), rounds=5)
+    mine = _TIMES["cocodiff"]
+    for peer in ("pycocotools", "hotcoco"):
+        if peer in _TIMES:
+            benchmark.extra_info[f"speedup_vs_{peer}"] = round(_TIMES[peer]["wall"] / mine["wall"], 2)
+            benchmark.extra_info[f"cpu_speedup_vs_{peer}"] = round(_TIMES[peer]["cpu"] / mine["cpu"], 2)
+            benchmark.extra_info[f"{peer}_wall_s"] = round(_TIMES[peer]["wall"], 3)
+    benchmark.extra_info["relations"] = c.summary()["relations"]
+    benchmark.extra_info["stages"] = c.timings
+    assert c.table.num_rows > 0
+
+
+# ----------------------------------------------------------------------------- full-size twin
+
+def _full_enabled(config) -> bool:
+    try:
+        flag = bool(config.getoption("--run-slow", default=False))
+    except ValueError:
+        flag = False
+    return FULL_ENV or flag
+
+
+@pytest.mark.slow
+def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
+    if not _full_enabled(request.config):
+        pytest.skip("full-size twin: pass --run-slow or set COCODIFF_BENCH_FULL=1")
+    t = twin_factory("full")
+    a, b = Path(t["a"]), Path(t["b"])
+    small = twin_factory("val")
+    cocodiff_pipeline(small["a"], small["b"], tmp_path / "warm")   # compile the parallel kernels
+    rss0 = _peak_rss_gb()
+    c = _measure(benchmark, "cocodiff_full", lambda: cocodiff_pipeline(a, b, tmp_path / "out"), rounds=2)
+    benchmark.extra_info["peak_rss_gb"] = round(_peak_rss_gb(), 3)
+    benchmark.extra_info["peak_rss_gb_before"] = round(rss0, 3)
+    benchmark.extra_info["instances"] = [c.meta["a_instances"], c.meta["b_instances"]]
+    benchmark.extra_info["vertices"] = [c.meta["a_vertices"], c.meta["b_vertices"]]
+    benchmark.extra_info["stages"] = c.timings
+    from cocodiff.engine._jit import get_threads
+    benchmark.extra_info["threads"] = get_threads()
+    assert c.table.num_rows >= c.meta["a_instances"] * 0.5
 
 
 if __name__ == "__main__":
-    import cocodiff
-    n_img = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    per = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-    t = time.perf_counter()
-    A, B = synthetic_pair(n_img, per)
-    print(f"built {A.n_instances} + {B.n_instances} instances in {time.perf_counter() - t:.1f}s")
-    small = synthetic_pair(400, per, seed=1)   # >= PARALLEL_MIN_ROWS: compiles the parallel kernels too
-    t = time.perf_counter()
-    cocodiff.compare(*small, progress=False)
-    print(f"warm-up (compile) {time.perf_counter() - t:.1f}s")
-    for boundary in (False, True):
-        t = time.perf_counter()
-        c = cocodiff.compare(A, B, progress=False, boundary=boundary)
-        dt = time.perf_counter() - t
-        print(f"boundary={boundary}: {dt:.2f}s  rows={c.table.num_rows}  {c.summary()['relations']}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from conftest import _get_twin, _twin_root
+
+    scale = sys.argv[1] if len(sys.argv) > 1 else "val"
+    t = _get_twin(_twin_root(), scale)
+    v = _get_twin(_twin_root(), "val")
+    with tempfile.TemporaryDirectory() as td:
+        cocodiff_pipeline(v["a"], v["b"], Path(td) / "warm")
+        w, cp = time.perf_counter(), time.process_time()
+        c = cocodiff_pipeline(t["a"], t["b"], Path(td) / "out")
+        print(f"{scale}: wall {time.perf_counter() - w:.2f} s, cpu {time.process_time() - cp:.2f} s, "
+              f"peak RSS {_peak_rss_gb():.2f} GB, rows {c.table.num_rows}")
+        for k, v in c.timings.items():
+            print(f"  {k:14s} wall {v['wall']:7.3f}  cpu {v['cpu']:7.3f}")

@@ -11,16 +11,25 @@ Run: ``pytest benchmarks/bench_raster.py --benchmark-enable``.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import REAL_INSTANCE_FILES  # noqa: E402
+
+
+def _real_instance_files():
+    """tests/conftest.py's REAL_INSTANCE_FILES (loaded by path: benchmarks/ has its own conftest)."""
+    spec = importlib.util.spec_from_file_location("_cocodiff_tests_conftest", ROOT / "tests" / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.REAL_INSTANCE_FILES
+
+
+REAL_INSTANCE_FILES = _real_instance_files()
 
 from cocodiff.engine import _jit  # noqa: E402
 from cocodiff.engine.raster import rasterize_batch, rasterize_batch_parallel  # noqa: E402

@@ -85,3 +85,8 @@ def twin_val(twin_factory):
 @pytest.fixture(scope="session")
 def twin_full(twin_factory):
     return twin_factory("full")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the full-size twin benchmarks (same as COCODIFF_BENCH_FULL=1)")

@@ -16,8 +16,12 @@ Follows the official implementation (bowenc0221/boundary-iou-api,
 Work is done on RLE counts (pycocotools layout: column-major, runs alternate starting
 with background). For each pair only the crop covering the union of the two masks'
 extents is decoded: outside it both masks are background, so the erosion inside the
-crop with zero padding equals the erosion of the full zero-padded image. The erosion by
-a (2d+1) square is done separably (a 1-D run-length test along columns, then rows).
+crop with zero padding equals the erosion of the full zero-padded image. The crop is
+held as bit columns (64 pixels a uint64 word); the erosion by a (2d+1) square is done
+separably: along columns straight from the runs (a column segment ``[ya, yb)`` erodes
+to ``[ya + d, yb - d)``), across columns as a sliding AND of 2d+1 bit columns (van Herk /
+Gil-Werman: three word operations per word whatever ``d``); the two boundaries are
+counted with popcounts.
 """
 from __future__ import annotations
 
@@ -148,55 +152,171 @@ def _boundary_inplace(m, d, tmp):
                 m[x, y] = 0
 
 
-@serial
-def _flush_mv(s, e, h, x0, y0, d, m, v):
-    xs = s // h
-    xe = (e - 1) // h
-    for x in range(xs, xe + 1):
-        ya = max(s - x * h, 0)
-        yb = min(e - x * h, h)
-        for y in range(ya, yb):
-            m[x - x0, y - y0] = 1
-        for y in range(ya + d, yb - d):
-            v[x - x0, y - y0] = 1
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@serial(inline="always")
+def _popcount(x):
+    """Set bits of a uint64 (SWAR; LLVM turns it into ``popcnt``)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@serial(inline="always")
+def _set_bits(m, base, s, e):
+    """Set bits ``[s, e)`` of the bit row starting at word ``m[base]`` (bit ``y`` in word ``y >> 6``)."""
+    ws = base + (s >> 6)
+    we = base + ((e - 1) >> 6)
+    lo = _ALL << np.uint64(s & 63)
+    hi = _ALL >> np.uint64(63 - ((e - 1) & 63))
+    if ws == we:
+        m[ws] |= lo & hi
+    else:
+        m[ws] |= lo
+        for k in range(ws + 1, we):
+            m[k] = _ALL
+        m[we] |= hi
+
+
+@serial(inline="always")
+def _flush_bits(s, e, h, x0, y0, d, nw, m, v, x, cs, vr):
+    """Set foreground ``[s, e)`` (column-major positions) in the flat bit crop ``m`` (``nw``
+    words per column) and its vertical erosion in ``v``. ``x``, ``cs``: a column at or before
+    ``s`` and its start position (tracked from interval to interval, without a division in
+    the common cases); returns the column of ``e - 1`` and its start. ``vr``: first and last
+    crop column holding ``v`` bits (``vr[0] == -1``: none yet), updated."""
+    r = s - cs
+    if r >= h:
+        if r < 2 * h:
+            x += 1
+            cs += h
+        else:
+            x = s // h
+            cs = x * h
+    while True:
+        ya = s - cs
+        if ya < 0:
+            ya = 0
+        yb = e - cs
+        if yb > h:
+            yb = h
+        base = (x - x0) * nw
+        _set_bits(m, base, ya - y0, yb - y0)
+        if yb - ya > 2 * d:
+            _set_bits(v, base, ya + d - y0, yb - d - y0)
+            if vr[0] < 0:
+                vr[0] = x - x0
+            vr[1] = x - x0
+        if e <= cs + h:
+            return x, cs
+        x += 1
+        cs += h
 
 
 @serial
-def _decode_mv(counts, lo, hi, h, x0, y0, d, m, v):
-    """Decode the mask (``m``) and its vertical erosion by radius ``d`` (``v``) into the crop.
+def _decode_bits(counts, lo, hi, h, x0, y0, d, nw, m, v, vr):
+    """Decode the mask (``m``) and its vertical erosion by radius ``d`` (``v``) into the flat
+    bit crop: column ``x`` is words ``m[(x - x0) * nw:...]``, bit ``y - y0`` for pixel ``y``.
 
     Works on maximal foreground intervals (runs separated by an empty background run
     are merged), cut per column with the image top/bottom counting as background, so the
     vertical erosion of a column segment ``[ya, yb)`` is simply ``[ya + d, yb - d)``.
+    ``vr`` (int64[2]) receives the first and last crop column with ``v`` bits (-1: none).
     """
+    vr[0] = -1
+    vr[1] = -1
     pos = np.int64(0)
     fs = np.int64(-1)
     fe = np.int64(-1)
-    for k in range(lo, hi):
+    x = np.int64(0)
+    cs = np.int64(0)
+    for k in range(lo + 1, hi, 2):
+        pos += np.int64(counts[k - 1])
         c = np.int64(counts[k])
-        if (k - lo) % 2 == 1 and c > 0:
-            if fs >= 0 and fe == pos:
+        if c > 0:
+            if fe == pos:        # touches the previous interval (empty background run)
                 fe = pos + c
             else:
                 if fs >= 0:
-                    _flush_mv(fs, fe, h, x0, y0, d, m, v)
+                    x, cs = _flush_bits(fs, fe, h, x0, y0, d, nw, m, v, x, cs, vr)
                 fs = pos
                 fe = pos + c
         pos += c
     if fs >= 0:
-        _flush_mv(fs, fe, h, x0, y0, d, m, v)
+        _flush_bits(fs, fe, h, x0, y0, d, nw, m, v, x, cs, vr)
 
 
 @serial
-def _pair_boundary_iou(counts, offsets, a, b, h, w, d):
+def _window_and(v, s, c0, c1, nw, L):
+    """van Herk / Gil-Werman over bit columns ``c0..c1-1`` (``nw`` words each, flat): afterwards
+    ``s[a] & v[a + L - 1]`` is the AND of columns ``a..a+L-1`` of the original ``v`` (``v``
+    becomes block prefix ANDs, ``s`` block suffix ANDs; blocks of ``L`` columns from ``c0``)."""
+    for b0 in range(c0, c1, L):
+        b1 = min(b0 + L, c1)
+        # suffix ANDs, right to left
+        for i in range((b1 - 1) * nw, b1 * nw):
+            s[i] = v[i]
+        for i in range((b1 - 1) * nw - 1, b0 * nw - 1, -1):
+            s[i] = v[i] & s[i + nw]
+        # prefix ANDs in place, left to right
+        for i in range((b0 + 1) * nw, b1 * nw):
+            v[i] &= v[i - nw]
+
+
+@serial
+def _erode_out(m, v, s, vr, nw, d):
+    """``m &= ~erosion`` where the erosion is the AND of 2d+1 columns of ``v`` (columns
+    ``vr[0]..vr[1]`` hold all of ``v``'s bits; nothing outside them can be eroded)."""
+    L = 2 * d + 1
+    if vr[0] < 0 or vr[1] - vr[0] + 1 < L:
+        return
+    _window_and(v, s, vr[0], vr[1] + 1, nw, L)
+    off = d * nw
+    for i in range((vr[0] + d) * nw, (vr[1] - d + 1) * nw):
+        m[i] &= ~(s[i - off] & v[i + off])
+
+
+@serial
+def _count_boundary(ma, mb, sz):
+    inter = np.int64(0)
+    union = np.int64(0)
+    for i in range(sz):
+        p = ma[i]
+        q = mb[i]
+        inter += _popcount(p & q)
+        union += _popcount(p | q)
+    return inter, union
+
+
+@serial
+def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, ext, vr):
+    """Boundary IoU of masks ``a`` and ``b``; ``buf`` is uint64 scratch (returned, grown if needed),
+    ``vr`` int64[2] scratch; ``ext``: :func:`cocodiff.engine.relate.rle_extents` rows of the
+    store, or empty (extents computed here).
+
+    The union crop of the two extents is held as bit columns (64 pixels a word): mask
+    ``m`` and its vertical erosion ``v`` decoded from the runs; the horizontal erosion of
+    ``v`` by a (2d+1) window is a sliding AND (van Herk), and the boundary
+    ``m & ~erosion`` of both masks is counted with popcounts.
+    """
     la = offsets[a]
     ha = offsets[a + 1]
     lb = offsets[b]
     hb = offsets[b + 1]
-    ax0, ax1, ay0, ay1 = _extent(counts, la, ha, h)
-    bx0, bx1, by0, by1 = _extent(counts, lb, hb, h)
+    if ext.shape[0] == 0:
+        ax0, ax1, ay0, ay1 = _extent(counts, la, ha, h)
+        bx0, bx1, by0, by1 = _extent(counts, lb, hb, h)
+    else:   # rle_extents layout: x0, y0, x1, y1 (exclusive), x1 == x0 when empty
+        ax0, ay0, ax1, ay1 = ext[a, 0], ext[a, 1], ext[a, 2] - 1, ext[a, 3] - 1
+        bx0, by0, bx1, by1 = ext[b, 0], ext[b, 1], ext[b, 2] - 1, ext[b, 3] - 1
+        if ax1 < ax0:
+            ax0 = -1
+        if bx1 < bx0:
+            bx0 = -1
     if ax0 == -1 and bx0 == -1:
-        return 0.0
+        return 0.0, buf
     if ax0 == -1:
         x0, x1, y0, y1 = bx0, bx1, by0, by1
     elif bx0 == -1:
@@ -208,61 +328,73 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d):
         y1 = max(ay1, by1)
     cw = x1 - x0 + 1
     ch = y1 - y0 + 1
-    ma = np.zeros((cw, ch), np.uint8)
-    va = np.zeros((cw, ch), np.uint8)
-    mb = np.zeros((cw, ch), np.uint8)
-    vb = np.zeros((cw, ch), np.uint8)
-    _decode_mv(counts, la, ha, h, x0, y0, d, ma, va)
-    _decode_mv(counts, lb, hb, h, x0, y0, d, mb, vb)
-    # horizontal erosion: column c = x - d is eroded iff columns x-2d..x of v are all 1;
-    # run lengths per row, v overwritten in place by the erosion of column c.
-    la_ = np.zeros(ch, np.int32)
-    lb_ = np.zeros(ch, np.int32)
-    win = 2 * d + 1
-    inter = 0
-    union = 0
-    for x in range(cw + d):
-        c = x - d
-        if x < cw:
-            for y in range(ch):   # branch-free run lengths (v is 0/1)
-                la_[y] = (la_[y] + 1) * va[x, y]
-                lb_[y] = (lb_[y] + 1) * vb[x, y]
-            if c >= 0:
-                for y in range(ch):
-                    p = ma[c, y] & np.uint8(la_[y] < win)
-                    q = mb[c, y] & np.uint8(lb_[y] < win)
-                    inter += p & q
-                    union += p | q
-        elif c >= 0:
-            for y in range(ch):
-                p = ma[c, y]
-                q = mb[c, y]
-                inter += p & q
-                union += p | q
+    nw = (ch + 63) >> 6
+    sz = cw * nw
+    if 4 * sz > buf.shape[0]:
+        buf = np.empty(max(4 * sz, 2 * buf.shape[0]), np.uint64)
+    buf[:3 * sz] = 0
+    ma = buf[0:sz]
+    mb = buf[sz:2 * sz]
+    v = buf[2 * sz:3 * sz]
+    sw = buf[3 * sz:4 * sz]
+    _decode_bits(counts, la, ha, h, x0, y0, d, nw, ma, v, vr)
+    _erode_out(ma, v, sw, vr, nw, d)
+    v[:] = 0
+    _decode_bits(counts, lb, hb, h, x0, y0, d, nw, mb, v, vr)
+    _erode_out(mb, v, sw, vr, nw, d)
+    inter, union = _count_boundary(ma, mb, sz)
     if union == 0:
-        return 0.0
-    return inter / union
+        return 0.0, buf
+    return inter / union, buf
 
 
 @serial
-def _biou_serial(counts, offsets, pa, pb, h, w, d):
-    n = pa.shape[0]
-    out = np.empty(n)
-    for k in range(n):
-        out[k] = _pair_boundary_iou(counts, offsets, pa[k], pb[k], h[k], w[k], d[k])
+def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
+    buf = np.empty(4096, np.uint64)
+    vr = np.empty(2, np.int64)
+    for k in range(lo, hi):
+        r, buf = _pair_boundary_iou(counts, offsets, pa[k], pb[k], h[k], w[k], d[k], buf, ext, vr)
+        out[k] = r
+
+
+@serial
+def _biou_serial(counts, offsets, pa, pb, h, w, d, ext):
+    out = np.empty(pa.shape[0])
+    _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, 0, pa.shape[0])
     return out
+
+
+@serial
+def _biou_chunks(offsets, pa, pb, n_chunks):
+    """Contiguous pair ranges of about equal cost (runs of both masks + a constant)."""
+    k = pa.shape[0]
+    cost = np.empty(k + 1, np.int64)
+    cost[0] = 0
+    for t in range(k):
+        a = pa[t]
+        b = pb[t]
+        cost[t + 1] = cost[t] + (offsets[a + 1] - offsets[a]) + (offsets[b + 1] - offsets[b]) + 8
+    if n_chunks > k:
+        n_chunks = max(k, 1)
+    bounds = np.empty(n_chunks + 1, np.int64)
+    for c in range(n_chunks + 1):
+        bounds[c] = np.searchsorted(cost, (cost[k] * c) // n_chunks)
+    bounds[0] = 0
+    bounds[n_chunks] = k
+    return bounds
 
 
 @parallel
-def _biou_parallel(counts, offsets, pa, pb, h, w, d):
-    n = pa.shape[0]
-    out = np.empty(n)
-    for k in prange(n):
-        out[k] = _pair_boundary_iou(counts, offsets, pa[k], pb[k], h[k], w[k], d[k])
+def _biou_parallel(counts, offsets, pa, pb, h, w, d, ext):
+    out = np.empty(pa.shape[0])
+    bounds = _biou_chunks(offsets, pa, pb, 256)
+    for c in prange(bounds.shape[0] - 1):
+        _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, bounds[c], bounds[c + 1])
     return out
 
 
-def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ratio=0.02, parallel=None):
+def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ratio=0.02, parallel=None,
+                       ext=None):
     """Boundary IoU of mask pairs ``(pa[k], pb[k])`` of one RLE store.
 
     Parameters
@@ -273,6 +405,9 @@ def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ra
     dilation : int64 (n_pairs) or None -- erosion depth; None: :func:`dilation_for(h, w)`.
     parallel : bool or None -- None: parallel when there are more than 20000 pairs (the parallel
         twin is not cached: compiling it costs seconds, worth it only for big batches).
+    ext : int64 (n_masks, 4) or None -- the masks' extents as :func:`cocodiff.engine.relate.rle_extents`
+        gives them (a speed-up when already known; None: computed per pair). They must be the
+        exact extents of these masks: the crop is sized from them.
 
     Returns
     -------
@@ -298,8 +433,9 @@ def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ra
     d = np.ascontiguousarray(np.broadcast_to(np.asarray(dilation, dtype=np.int64), (n,)))
     if parallel is None:
         parallel = n > 20000
+    ext = np.zeros((0, 4), np.int64) if ext is None else np.ascontiguousarray(ext, dtype=np.int64)
     fn = _biou_parallel if parallel else _biou_serial
-    return fn(counts, offsets, pa, pb, h, w, d)
+    return fn(counts, offsets, pa, pb, h, w, d, ext)
 
 
 @serial

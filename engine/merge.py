@@ -9,7 +9,11 @@ below reproduces exactly by following the same loop.
 
 All RLEs are assumed to cover the same ``h * w`` pixels (pycocotools checks ``h``/``w``;
 here the caller does). Counts whose sums differ are malformed: the walk is capped so it
-cannot loop forever, and the result is then unspecified.
+cannot loop forever (pycocotools' would), and the result is then unspecified.
+
+Quirk kept on purpose: with zero-length runs *inside* the inputs, pycocotools' walk can
+stop before the end (``[0, 0, 6]`` with ``[0, 0, 0, 6]`` gives ``[0]``); the port does the
+same. Canonical RLEs (as ``encode`` / ``frPyObjects`` of polygons produce) never do this.
 """
 from __future__ import annotations
 

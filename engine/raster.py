@@ -18,9 +18,23 @@ The rule being reproduced (cocoapi ``common/maskApi.c``)
 The kernel here never walks the upsampled steps. Only the walk pairs that straddle a
 ``5k+2 | 5k+3`` column boundary matter, so per edge it enumerates the boundaries ``k`` in
 the edge's x-range and evaluates the *same* floating-point expressions as the C code at
-exactly the two walk steps of that pair (for y-major edges the step is found by a
-closed-form estimate corrected by evaluating the C expression, which is monotone in the
-step). The cost is O(vertices + crossings log crossings) instead of O(5 * perimeter).
+exactly the walk steps of that pair: x-major edges at ``t = 5k+2-xs`` directly; y-major
+edges at the step found by a closed-form estimate corrected by evaluating the C
+expression (which is monotone in the step). The row's ``ceil((v+.5)/5-.5)`` is done in
+integers (identical for int32 inputs; a test checks it against the double expression).
+Since every edge's column range is known up front, crossings are counted per column
+(difference array), scattered straight into their column's slot and each short column is
+insertion-sorted -- no global sort. Cost: O(vertices + crossings + columns spanned)
+instead of O(5 * perimeter) plus a sort.
+
+Layout notes (what pycocotools produces, reproduced bit for bit): the first run is
+``a[0]`` even when 0; a repeated position (zero difference) is dropped and swallows the
+next difference; an instance given as RLE keeps its counts verbatim; rings of a polygon
+instance are merged left to right with :func:`cocodiff.engine.merge.rle_merge2_into`.
+An instance whose rings are all exactly 2 points (``[x, y, w, h]``) is rasterised as
+boxes, as pycocotools' ``frPyObjects`` dispatch intends (2.0.11 raises on a *list* of
+boxes; an ndarray of them -- and hotcoco -- give exactly this). A polygon instance with no
+ring (pycocotools raises) gets the empty mask ``[h*w]``.
 
 Out-of-range coordinates: a C ``(int)`` cast of a double outside the int32 range is
 undefined behaviour; on x86-64 (where pycocotools wheels run) it yields ``INT_MIN``,
@@ -59,9 +73,10 @@ def _row_cell(vm, h):
     least 0.2 from any integer, far beyond rounding error for ``|vm| < 2**31``. The test
     suite checks the identity over a wide range against the double expression.
     """
-    r = -((2 - vm) // 5)  # ceil((vm - 2) / 5) with floor division
-    if r < 0:
+    d = vm - 2
+    if d <= 0:  # ceil(d / 5) <= 0 -> clamped to 0
         return np.int64(0)
+    r = (d + 4) // 5  # ceil(d / 5) for d > 0
     if r > h:
         return np.int64(h)
     return r
@@ -76,11 +91,6 @@ def _row_cell_double(vm, h):
     elif yd > h:
         yd = np.float64(h)
     return np.int64(math.ceil(yd))
-
-
-@serial
-def _floor_div5(a):
-    return a // 5  # Numba follows Python: floor division
 
 
 @serial

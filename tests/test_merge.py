@@ -58,11 +58,18 @@ def test_merge_vs_pycocotools(case, intersect):
         # pycocotools writes the result into an h*w+1 buffer: non-canonical inputs with
         # more runs than that overflow it (heap corruption), so stay within its contract
         assume(sum(len(r) for r in rles) <= h * w + 1)
+        # ... and such inputs can make pycocotools' walk stop early with a result that
+        # no longer sums to h*w; merging that with a third RLE loops forever in C
+        assume(len(rles) <= 2)
     counts, offsets = pack(rles)
     got = rle_merge(counts, offsets, intersect).tolist()
     assert got == coco_merge(rles, h, w, intersect)
     assert got == ref_merge(rles, intersect)
-    # and the pixels are the boolean union / intersection
+    # and, for canonical inputs, the pixels are the boolean union / intersection
+    # (with zero-length runs inside, pycocotools' walk can stop early: [[0, 0, 6],
+    # [0, 0, 0, 6]] merges to [0] -- we follow pycocotools there, not geometry)
+    if any(0 in r[1:] for r in rles):
+        return
     masks = [counts_to_mask(r, h, w).astype(bool) for r in rles]
     expect = np.logical_and.reduce(masks) if intersect else np.logical_or.reduce(masks)
     assert np.array_equal(counts_to_mask(got, h, w).astype(bool), expect)

@@ -9,11 +9,37 @@ from ..matching import RELATIONS, compare
 
 # ---------------------------------------------------------------------------- CLI
 
+def _compare(args, quiet, client=None):
+    a, b = args.a, args.b
+    if client is None:   # load here so that --no-cache reaches the loader (cocodiff.cache)
+        from ..loader import load
+        cache = False if getattr(args, "no_cache", False) else None
+        a, b = load(a, cache=cache), load(b, cache=cache)
+    return compare(a, b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
+                   mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
+                   threads=args.threads, progress=False if quiet else None, client=client)
+
+
 def _cli_run(args) -> int:
     quiet = bool(getattr(args, "quiet", False))
-    cmp = compare(args.a, args.b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
-                  mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
-                  threads=args.threads, progress=False if quiet else None)
+    scheduler = getattr(args, "scheduler", None)
+    workers = getattr(args, "workers", None)
+    if scheduler is not None or workers is not None:
+        import logging
+
+        from ..distributed import DaskMissingError, dask_client, require_dask
+        try:
+            require_dask()   # importing distributed sets its loggers up; then quiet them:
+            # Dask's own INFO chatter (scheduler / nanny start and stop) only with -vv
+            level = logging.getLogger("cocodiff").getEffectiveLevel()
+            logging.getLogger("distributed").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+            with dask_client(scheduler=scheduler, workers=workers) as client:
+                cmp = _compare(args, quiet, client)
+        except DaskMissingError as e:
+            print(f"cocodiff: error: {e}", file=sys.stderr)
+            return 2
+    else:
+        cmp = _compare(args, quiet)
     summ = cmp.write(args.output)
     if not quiet:
         out = sys.stdout
@@ -55,7 +81,16 @@ def add_cli(subparsers):
     p.add_argument("--cover-threshold", type=float, default=0.5)
     p.add_argument("--greedy", action="store_true", help="pycocotools greedy matching instead of optimal")
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the columnar cache beside inputs of 50 MB or more")
+    p.add_argument("--threads", type=int, default=None,
+                   help="Numba threads (with --scheduler / --workers: per Dask task, default 1)")
+    dist = p.add_mutually_exclusive_group()
+    dist.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                      help="shard the images over the workers of this Dask scheduler (e.g. tcp://host:8786); "
+                           "needs pip install 'cocodiff[dask]'")
+    dist.add_argument("--workers", metavar="N", type=int, default=None,
+                      help="shard the images over a local Dask cluster of N single-threaded worker processes")
     # SUPPRESS: when absent, a top-level ``cocodiff -q`` (same dest) is not overridden
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                    help="no progress bar, no summary table")
