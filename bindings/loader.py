@@ -27,17 +27,32 @@ with the same :data:`MAX_MEMBER_BYTES` cap.
 
 Decoding
 --------
-msgspec decodes into typed Structs (GC off) with every ``segmentation`` kept as raw JSON text
-(``msgspec.Raw``). Instances are sorted by (image_id, category_id, ann_id) on their scalar
-columns, the raw texts are permuted the same way and concatenated, and one Numba pass
+Fast path: one Numba pass (:func:`cocodiff.engine.jsonscan.scan_coco`) over the file's bytes
+writes every annotation field straight into arrays -- ids, image/category ids, iscrowd, area,
+bbox, score, polygon coordinates with ring counts, RLE sizes, compressed RLE text and
+uncompressed counts -- with no Python object per annotation; the small ``images`` and
+``categories`` sections are located by the scanner and decoded by msgspec. Numbers are converted
+exactly (Clinger's fast path, then Eisel-Lemire; the rare remainder with Python's correctly
+rounded ``float``), so every double equals ``json.load``'s bit for bit. The scanner accepts only
+a conservative subset of JSON and bails out (logged at debug level) on anything else -- an
+escaped or non-ASCII key, a ``\\u`` escape or non-ASCII byte in an annotation string, a float or
+a > 18-digit number where an integer belongs, a duplicate key, a missing required key, a
+non-number coordinate, deep nesting, malformed JSON...
+
+Slow path (the validator, used whenever the scanner bails): msgspec decodes into typed Structs
+(GC off) with every ``segmentation`` kept as raw JSON text (``msgspec.Raw``); one Numba pass
 (:func:`cocodiff.engine.ragged.parse_polygons`) turns the polygon lists into flat float64
-coordinates and ring offsets -- no Python float per vertex; numbers outside the exact fast path
-(> 18 digits, 10**e beyond 1e22) are re-read with Python's correctly rounded ``float``, so the
-coordinates equal ``json.load``'s bit for bit. RLE objects are decoded per instance; compressed
-strings are decoded in one batch (:func:`cocodiff.engine.ragged.decode_strings`) and list- and
-string-decoded counts are interleaved in instance order by a ragged gather kernel. When the typed
-decode fails, the file is decoded untyped (``json``, which also reads NaN/Infinity) and walked to
-name the first bad annotation id and field.
+coordinates; RLE objects are decoded per instance. When the typed decode fails, the file is
+decoded untyped (``json``, which also reads NaN/Infinity) and walked to name the first bad
+annotation id and field. Both paths produce the same per-file columns and share every check
+below, so a file gives the same Dataset -- or the same error message -- either way (tested on
+the corpus and by differential fuzzing).
+
+Instances are then sorted by (image_id, category_id, ann_id) on their scalar columns and the
+ragged geometry is permuted with one gather; compressed RLE strings are decoded in one batch
+(:func:`cocodiff.engine.ragged.decode_strings`).
+
+Cache: see :mod:`cocodiff.cache` (``load(..., cache=...)``).
 
 Validation policy (nothing is dropped silently: every annotation becomes one instance)
 --------------------------------------------------------------------------------------
@@ -276,7 +291,7 @@ def _check_seg(seg, aid, name, field="segmentation"):
                 if not _is_num(v):
                     what = "nested too deep" if isinstance(v, list) else f"is {_tname(v)}"
                     raise InputError(f"coordinate {what}; expected a number", name, aid, f"{field}[{k}][{j}]")
-                if not np.isfinite(v):
+                if type(v) is float and not np.isfinite(v):
                     raise InputError(f"non-finite coordinate {v!r}", name, aid, f"{field}[{k}][{j}]")
                 if abs(v) > MAX_ABS_COORD:
                     raise InputError(f"coordinate {v!r} exceeds |x| <= {MAX_ABS_COORD:g}", name, aid,
@@ -368,10 +383,14 @@ def _explain(obj, name: str, results: bool) -> None:
         for key in ("area", "score"):
             if key in a and not _is_num(a[key]):
                 raise InputError(f"expected a number, got {_tname(a[key])}", name, aid, key)
+            if key in a and type(a[key]) is float and not np.isfinite(a[key]):
+                raise InputError(f"non-finite number {a[key]!r} (not valid JSON)", name, aid, key)
         if "bbox" in a and a["bbox"] is not None:
             bb = a["bbox"]
             if not (isinstance(bb, list) and len(bb) == 4 and all(_is_num(v) for v in bb)):
                 raise InputError("bbox must be 4 numbers [x, y, w, h]", name, aid, "bbox")
+            if not all(type(v) is int or np.isfinite(v) for v in bb):
+                raise InputError(f"bbox has a non-finite number {bb!r} (not valid JSON)", name, aid, "bbox")
         if "segmentation" in a and not (results and a["segmentation"] is None):
             _check_seg(a["segmentation"], aid, name)
 
@@ -397,7 +416,33 @@ def _validation_failed(data: bytes, name: str, err: Exception, results: bool):
     raise InputError(f"invalid COCO file: {msg}", name) from None
 
 
+_DEC_IMAGES = msgspec.json.Decoder(list[_Image])
+_DEC_CATS = msgspec.json.Decoder(list[_Category])
+_use_scanner = True   # tests turn it off to compare both paths
+
+
+def _decode_fast(data: bytes, name: str, results: bool):
+    """The Numba scanner's path; None when it bails (the msgspec path then decides)."""
+    from .engine.jsonscan import BAIL_REASONS, scan_coco
+    status, where, r = scan_coco(np.frombuffer(data, np.uint8), results)
+    if status != 0:
+        log.debug("%s: fast scanner bailed at byte %d (%s); using the msgspec path", name, where,
+                  BAIL_REASONS.get(status, status))
+        return None
+    if results:
+        return None, None, _cols_from_scan(r, True), True
+    mv = memoryview(data)
+    try:
+        (a, b), (c, d) = r.images_span, r.categories_span
+        images = _DEC_IMAGES.decode(mv[a:b])
+        cats = _DEC_CATS.decode(mv[c:d])
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    return images, cats, _cols_from_scan(r, False), False
+
+
 def _decode(data: bytes, name: str, has_like: bool):
+    """One file's bytes -> (images, categories, _Cols, results)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     head = data.lstrip()[:1]
@@ -405,10 +450,14 @@ def _decode(data: bytes, name: str, has_like: bool):
     if results and not has_like:
         raise InputError("this is a results file (a top-level JSON list of annotations): pass like=<Dataset> "
                          "(the ground truth that supplies images and categories)", name)
+    if _use_scanner:
+        part = _decode_fast(data, name, results)
+        if part is not None:
+            return part
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        return (_DEC_RES if results else _DEC_FILE).decode(data), results
+        obj = (_DEC_RES if results else _DEC_FILE).decode(data)
     except msgspec.ValidationError as e:
         _validation_failed(data, name, e, results)
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
@@ -416,10 +465,16 @@ def _decode(data: bytes, name: str, has_like: bool):
     finally:
         if gc_was:
             gc.enable()
+    if results:
+        return None, None, _cols_from_struct(obj, name, True), True
+    return obj.images, obj.categories, _cols_from_struct(obj.annotations, name, False), False
 
 
 # --------------------------------------------------------------------------------------------
 # building arrays
+_SECTION = {"annotation": "annotations", "image": "images", "category": "categories"}
+
+
 def _int_col(items, attr: str, n: int, names, src, what="annotation", ids=None) -> np.ndarray:
     try:
         return np.fromiter(map(attrgetter(attr), items), np.int64, n)
@@ -427,8 +482,10 @@ def _int_col(items, attr: str, n: int, names, src, what="annotation", ids=None) 
         for i, it in enumerate(items):
             v = getattr(it, attr)
             if not -(1 << 63) <= v < (1 << 63):
+                k = i - int(np.searchsorted(src, src[i]))   # index within its file
+                fld = attr if ids is not None else f"{_SECTION.get(what, what)}[{k}].{attr}"
                 raise InputError(f"integer {v} out of the int64 range", names[src[i]],
-                                 None if ids is None else ids[i], attr, kind=what) from None
+                                 None if ids is None else ids[i], fld, kind=what) from None
         raise
 
 
@@ -466,23 +523,162 @@ def _obj_array(it, n):
     return a
 
 
+class _Ticker:
+    """CPU-time checkpoints of the build, logged at debug level."""
+
+    def __init__(self):
+        import time
+        self._clock = time.process_time
+        self._t = self._clock()
+        self._on = log.isEnabledFor(logging.DEBUG)
+
+    def __call__(self, what):
+        if self._on:
+            t = self._clock()
+            log.debug("build: %.3f s CPU before %s", t - self._t, what)
+            self._t = t
+
+
+class _Cols:
+    """One file's annotation columns in file order (from the scanner or from msgspec)."""
+
+    __slots__ = ("n", "ann_id", "iscrowd", "img", "cat", "area", "score", "bbox", "has_bb", "bb_len",
+                 "seg_kind", "n_rings", "ring_vals", "coords", "rle_kind", "rle_fail", "rle_h", "rle_w",
+                 "sz_len", "str_bytes", "str_off", "lst_counts", "lst_off")
+
+
+_SEG_OK, _SEG_RLE, _SEG_NULL, _SEG_BAD = 0, 1, 2, -1
+
+
+def _cols_from_scan(r, results: bool) -> _Cols:
+    from .engine.jsonscan import SEG_NULL, SEG_POLYGON, SEG_RLE_LIST, SEG_RLE_STRING
+    c = _Cols()
+    c.n = r.n
+    c.ann_id = None if results else r.ann_id
+    c.iscrowd = None if results else r.iscrowd
+    c.img, c.cat, c.area, c.score, c.bbox = r.image_id, r.category_id, r.area, r.score, r.bbox
+    c.has_bb = r.has_bbox
+    c.bb_len = None
+    sk = r.seg_kind
+    c.seg_kind = np.where(sk == SEG_POLYGON, _SEG_OK, np.where(sk == SEG_NULL, _SEG_NULL, _SEG_RLE)).astype(np.int8)
+    c.n_rings, c.ring_vals, c.coords = r.n_rings, r.ring_vals, r.coords
+    c.rle_kind = np.where(sk == SEG_RLE_STRING, KIND_RLE_STRING,
+                          np.where(sk == SEG_RLE_LIST, KIND_RLE_LIST, KIND_POLYGON)).astype(np.int8)
+    c.rle_fail = None
+    c.rle_h, c.rle_w = r.rle_h, r.rle_w
+    c.sz_len = None
+    c.str_bytes, c.str_off = r.str_bytes, r.str_offsets
+    c.lst_counts, c.lst_off = r.list_counts, r.list_offsets
+    return c
+
+
+def _cols_from_struct(anns, name: str, results: bool) -> _Cols:
+    """The msgspec path: typed Structs -> columns (file order)."""
+    from .engine.ragged import parse_polygons
+    c = _Cols()
+    n = c.n = len(anns)
+    names = [name]
+    src = np.zeros(n, np.int16)
+    ids = None
+    if results:
+        c.ann_id = None
+        c.iscrowd = None
+    else:
+        c.ann_id = ids = _int_col(anns, "id", n, names, src)
+        c.iscrowd = _int_col(anns, "iscrowd", n, names, src, ids=ids)
+    c.img = _int_col(anns, "image_id", n, names, src, ids=ids)
+    c.cat = _int_col(anns, "category_id", n, names, src, ids=ids)
+    c.area = np.fromiter(map(attrgetter("area"), anns), np.float64, n)
+    c.score = np.fromiter(map(attrgetter("score"), anns), np.float64, n)
+    bbs = list(map(attrgetter("bbox"), anns))
+    has_bb = np.fromiter(map(is_not, bbs, repeat(None)), bool, n)
+    bb_len = np.zeros(n, np.int64)
+    bb_len[has_bb] = np.fromiter(map(len, compress(bbs, has_bb)), np.int64)
+    bbox = np.full((n, 4), np.nan)
+    ok = has_bb & (bb_len == 4)
+    bbox[ok] = np.fromiter(chain.from_iterable(compress(bbs, ok)), np.float64, 4 * int(ok.sum())).reshape(-1, 4)
+    c.bbox, c.has_bb, c.bb_len = bbox, has_bb, bb_len
+    raws = list(map(attrgetter("segmentation"), anns))
+    seg_off = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, raws), np.int64, n), out=seg_off[1:])
+    seg_kind, n_rings, ring_vals, coords = parse_polygons(np.frombuffer(b"".join(raws), np.uint8), seg_off)
+    seg_kind = seg_kind.copy()
+    if not results:
+        seg_kind[seg_kind == _SEG_NULL] = _SEG_BAD
+    c.seg_kind, c.n_rings, c.ring_vals, c.coords = seg_kind, n_rings, ring_vals, coords
+    rle_kind = np.zeros(n, np.int8)
+    rle_h = np.zeros(n, np.int64)
+    rle_w = np.zeros(n, np.int64)
+    sz_len = np.full(n, 2, np.int64)
+    fail = {}
+    str_parts = [b""] * n
+    lst_parts = [()] * n
+    for j in np.flatnonzero(seg_kind == _SEG_RLE).tolist():
+        try:
+            sg = _DEC_RLE.decode(raws[j])
+        except (msgspec.ValidationError, msgspec.DecodeError) as e:
+            fail[j] = f"invalid RLE segmentation ({e})"
+            continue
+        sz_len[j] = len(sg.size)
+        if len(sg.size) == 2:
+            if not all(-(1 << 62) < v < (1 << 62) for v in sg.size):
+                raise InputError(f"RLE size {sg.size} is out of range", name,
+                                 ids[j] if ids is not None else f"#{j + 1}", "segmentation.size")
+            rle_h[j], rle_w[j] = sg.size
+        if type(sg.counts) is str:
+            rle_kind[j] = KIND_RLE_STRING
+            str_parts[j] = sg.counts.encode()
+        else:
+            rle_kind[j] = KIND_RLE_LIST
+            lst_parts[j] = sg.counts
+    c.rle_kind, c.rle_h, c.rle_w, c.sz_len = rle_kind, rle_h, rle_w, sz_len
+    c.rle_fail = fail or None
+    c.str_off = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, str_parts), np.int64, n), out=c.str_off[1:])
+    c.str_bytes = np.frombuffer(b"".join(str_parts), np.uint8)
+    c.lst_off = np.zeros(n + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, lst_parts), np.int64, n), out=c.lst_off[1:])
+    try:
+        c.lst_counts = np.fromiter(chain.from_iterable(lst_parts), np.int64, int(c.lst_off[-1]))
+    except OverflowError:
+        for j, cs in enumerate(lst_parts):
+            for v in cs:
+                if not 0 <= v <= _UINT32_MAX:
+                    raise InputError(f"RLE count {v} is negative or exceeds 2**32 - 1", name, ids[j] if ids is not None
+                                     else f"#{j + 1}", "segmentation.counts") from None
+        raise
+    return c
+
+
+def _cat_ragged(offs):
+    """Concatenate per-file (n_f + 1) offsets into one (n + 1) offsets array."""
+    out = [np.zeros(1, np.int64)]
+    base = 0
+    for o in offs:
+        out.append(o[1:] - o[0] + base)
+        base = int(out[-1][-1]) if len(o) > 1 else base
+    return np.concatenate(out)
+
+
 def _build(parts, names, like, strict, path_label, datas) -> Dataset:
+    """parts: list of (images, categories, _Cols, results) per file."""
+    tick = _Ticker()
     warnings = Warnings()
-    results = parts[0][1]
-    if any(r != results for _, r in parts):
+    results = parts[0][3]
+    if any(p[3] != results for p in parts):
         raise InputError("cannot merge results lists with instance files", path_label)
     # ---------------- images & categories
     if results:
         image_id, width, height, file_name = like.image_id, like.width, like.height, like.file_name
         cat_id, cat_name, cat_super = like.cat_id, like.cat_name, like.cat_supercategory
     else:
-        ims = [p.images for p, _ in parts]
+        ims = [p[0] for p in parts]
         n_im = sum(map(len, ims))
         im_src = np.repeat(np.arange(len(parts), dtype=np.int16), list(map(len, ims)))
         allim = list(chain.from_iterable(ims))
         iid = _int_col(allim, "id", n_im, names, im_src, "image")
-        w = np.fromiter(map(attrgetter("width"), allim), np.int64, n_im)
-        h = np.fromiter(map(attrgetter("height"), allim), np.int64, n_im)
+        w = _int_col(allim, "width", n_im, names, im_src, "image", ids=iid)
+        h = _int_col(allim, "height", n_im, names, im_src, "image", ids=iid)
         bad = (w <= 0) | (h <= 0) | (w > 2**31 - 1) | (h > 2**31 - 1)
         if bad.any():
             j = _first(bad)
@@ -493,7 +689,7 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         image_id, (width, height, file_name) = _dedupe(iid, im_src, [w, h, fn], names, "image")
         width = width.astype(np.int32)
         height = height.astype(np.int32)
-        cats = [p.categories for p, _ in parts]
+        cats = [p[1] for p in parts]
         n_cat = sum(map(len, cats))
         c_src = np.repeat(np.arange(len(parts), dtype=np.int16), list(map(len, cats)))
         allc = list(chain.from_iterable(cats))
@@ -501,76 +697,102 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         cn = _obj_array(map(attrgetter("name"), allc), n_cat)
         cs = _obj_array(map(attrgetter("supercategory"), allc), n_cat)
         cat_id, (cat_name, cat_super) = _dedupe(cid, c_src, [cn, cs], names, "category")
-    # ---------------- annotations
-    lens = [len(p) if results else len(p.annotations) for p, _ in parts]
-    anns = list(chain.from_iterable(p if results else p.annotations for p, _ in parts))
-    n = len(anns)
+    tick("annotations ")
+    # ---------------- annotations (file order)
+    cols = [p[2] for p in parts]
+    lens = [c.n for c in cols]
+    n = sum(lens)
     src = np.repeat(np.arange(len(parts), dtype=np.int16), lens)
+
+    def cat_(attr, dtype=None):
+        a = [getattr(c, attr) for c in cols]
+        out = np.concatenate(a) if len(a) > 1 else a[0]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
     if results:
         ann_id = np.arange(1, n + 1, dtype=np.int64)
         iscrowd = np.zeros(n, np.uint8)
     else:
-        ann_id = _int_col(anns, "id", n, names, src)
-        crowd = _int_col(anns, "iscrowd", n, names, src, ids=ann_id)
+        ann_id = cat_("ann_id")
+        crowd = cat_("iscrowd")
         bad = (crowd != 0) & (crowd != 1)
         if bad.any():
             j = _first(bad)
             raise InputError(f"iscrowd must be 0 or 1, got {crowd[j]}", names[src[j]], ann_id[j], "iscrowd")
         iscrowd = crowd.astype(np.uint8)
-    img = _int_col(anns, "image_id", n, names, src, ids=ann_id)
-    cat = _int_col(anns, "category_id", n, names, src, ids=ann_id)
-    area = np.fromiter(map(attrgetter("area"), anns), np.float64, n)
-    score = np.fromiter(map(attrgetter("score"), anns), np.float64, n)
-    bbs = list(map(attrgetter("bbox"), anns))
-    has_bb = np.fromiter(map(is_not, bbs, repeat(None)), bool, n)
-    bb_len = np.fromiter(map(len, compress(bbs, has_bb)), np.int64)
-    if (bb_len != 4).any():
-        j = np.flatnonzero(has_bb)[_first(bb_len != 4)]
-        raise InputError("bbox must be 4 numbers [x, y, w, h]", names[src[j]], ann_id[j], "bbox")
-    bbox = np.full((n, 4), np.nan)
-    bbox[has_bb] = np.fromiter(chain.from_iterable(compress(bbs, has_bb)), np.float64,
-                               4 * int(has_bb.sum())).reshape(-1, 4)
-    raws = list(map(attrgetter("segmentation"), anns))
-    del anns
-    # Sort instances by (image_id, category_id, ann_id) now: the columns are permuted by numpy and
-    # the segmentation texts before parsing, so the parsed polygons come out in final order.
+    img = cat_("img")
+    cat = cat_("cat")
+    area = cat_("area")
+    score = cat_("score")
+    has_bb = cat_("has_bb")
+    if any(c.bb_len is not None for c in cols):
+        bb_len = np.concatenate([c.bb_len if c.bb_len is not None else np.where(c.has_bb, 4, 0) for c in cols])
+        bad = has_bb & (bb_len != 4)
+        if bad.any():
+            j = _first(bad)
+            raise InputError("bbox must be 4 numbers [x, y, w, h]", names[src[j]], ann_id[j], "bbox")
+    bbox = cat_("bbox")
+    seg_kind = cat_("seg_kind")
+    n_rings = cat_("n_rings")
+    ring_vals = cat_("ring_vals")
+    coords = cat_("coords")
+    r0 = np.zeros(n, np.int64)   # each instance's first ring (file order, all files)
+    if n:
+        np.cumsum(n_rings[:-1], out=r0[1:])
+    rle_kind = cat_("rle_kind")
+    # Sort instances by (image_id, category_id, ann_id): every column is permuted by numpy, the
+    # ragged geometry by one gather once the checks have passed.
+    tick("order = np.lexsort")
     order = np.lexsort((ann_id, cat, img))
-    if (order[1:] < order[:-1]).any():
-        raws = [raws[i] for i in order.tolist()]
+    ident = not (order[1:] < order[:-1]).any()
+    if not ident:
         ann_id, iscrowd, img, cat, src = ann_id[order], iscrowd[order], img[order], cat[order], src[order]
         area, score, bbox, has_bb = area[order], score[order], bbox[order], has_bb[order]
-    if results:  # loadRes: a bbox-only result becomes the bbox polygon, area w * h
-        for j in [j for j, r in enumerate(raws) if len(r) == 4 and bytes(r) == b"null"]:
-            if not has_bb[j]:
-                raise InputError("result has neither 'segmentation' nor 'bbox'", names[src[j]], ann_id[j],
-                                 "segmentation")
-            x, y, bw, bh = bbox[j].tolist()
-            raws[j] = json.dumps([[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]).encode()
-            area[j] = bw * bh
-    seg_off = np.zeros(n + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, raws), np.int64, n), out=seg_off[1:])
-    from .engine.ragged import parse_polygons
-    seg_kind, n_rings, ring_vals, coords = parse_polygons(np.frombuffer(b"".join(raws), np.uint8), seg_off)
+        seg_kind, n_rings, r0, rle_kind = seg_kind[order], n_rings[order], r0[order], rle_kind[order]
+    else:
+        area, bbox = area.copy(), bbox.copy()
 
     def explain(j, why):
         _validation_failed(datas[src[j]], names[src[j]], why, results)  # raises, precise when it can
         raise InputError(why, names[src[j]], ann_id[j], "segmentation")  # pragma: no cover
 
-    bad = (seg_kind < 0) | (seg_kind == 2)
+    if results:  # loadRes: a bbox-only result becomes the bbox polygon, area w * h
+        nul = np.flatnonzero(seg_kind == _SEG_NULL)
+        if nul.size:
+            nob = ~has_bb[nul]
+            if nob.any():
+                j = nul[_first(nob)]
+                raise InputError("result has neither 'segmentation' nor 'bbox'", names[src[j]], ann_id[j],
+                                 "segmentation")
+            x, y, bw, bh = bbox[nul].T
+            extra = np.stack([x, y, x, y + bh, x + bw, y + bh, x + bw, y], axis=1).ravel()
+            r0 = r0.copy()
+            n_rings = n_rings.copy()
+            seg_kind = seg_kind.copy()
+            r0[nul] = len(ring_vals) + np.arange(nul.size)
+            n_rings[nul] = 1
+            seg_kind[nul] = _SEG_OK
+            area[nul] = bw * bh
+            ring_vals = np.concatenate([ring_vals, np.full(nul.size, 8, np.int64)])
+            coords = np.concatenate([coords, extra])
+    bad = (seg_kind == _SEG_BAD) | (seg_kind == _SEG_NULL)
     if bad.any():
         explain(_first(bad), "segmentation is neither polygons (list of rings of numbers) nor RLE")
-    kind = np.full(n, KIND_POLYGON, np.int8)
-    segs = [None] * n
-    dec = _DEC_RLE
-    for j in np.flatnonzero(seg_kind == 1).tolist():
-        try:
-            sg = dec.decode(raws[j])
-        except (msgspec.ValidationError, msgspec.DecodeError) as e:
-            explain(j, f"invalid RLE segmentation ({e})")
-        segs[j] = sg
-        kind[j] = KIND_RLE_STRING if type(sg.counts) is str else KIND_RLE_LIST
-    del raws
+    if any(c.rle_fail for c in cols):
+        inv = np.empty(n, np.int64)
+        inv[order] = np.arange(n)
+        cand = []
+        base = 0
+        for c in cols:
+            cand.extend(inv[base + j] for j in (c.rle_fail or ()))
+            base += c.n
+        k = int(min(cand))
+        fo = int(order[k])
+        f = int(np.searchsorted(np.cumsum(lens), fo, side="right"))
+        explain(k, cols[f].rle_fail[fo - sum(lens[:f])])
+    kind = np.where(seg_kind == _SEG_RLE, rle_kind, KIND_POLYGON).astype(np.int8)
 
+    tick("polygons")
     # ---------------- polygons
     is_poly = kind == KIND_POLYGON
     empty = is_poly & (n_rings == 0)
@@ -579,6 +801,14 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         raise InputError("empty segmentation list", names[src[j]], ann_id[j], "segmentation")
     inst_ring_offsets = np.zeros(n + 1, np.int64)
     np.cumsum(n_rings, out=inst_ring_offsets[1:])
+    n_r = int(inst_ring_offsets[-1])
+    if not (n_r == len(ring_vals) and (r0 == inst_ring_offsets[:-1]).all()):
+        ring_idx = np.arange(n_r, dtype=np.int64) + np.repeat(r0 - inst_ring_offsets[:-1], n_rings)
+        val_off = np.zeros(len(ring_vals) + 1, np.int64)
+        np.cumsum(ring_vals, out=val_off[1:])
+        from .engine.ragged import gather_ragged
+        coords, _ = gather_ragged(coords, val_off, ring_idx)
+        ring_vals = ring_vals[ring_idx]
 
     def ring_owner(r):
         i = int(np.searchsorted(inst_ring_offsets, r, side="right") - 1)
@@ -590,7 +820,7 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         i, k = ring_owner(r)
         raise InputError(f"ring has an odd number of coordinates ({ring_vals[r]})", names[src[i]], ann_id[i],
                          f"segmentation[{k}]")
-    absmax = float(np.abs(coords).max()) if coords.size else 0.0
+    absmax = max(float(coords.max()), -float(coords.min())) if coords.size else 0.0
     if not absmax <= MAX_ABS_COORD:  # NaN-aware: NaN/inf/huge all fail
         bad = ~(np.abs(coords) <= MAX_ABS_COORD)
         q = _first(bad)
@@ -619,57 +849,50 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
     ring_offsets = np.zeros(len(ring_vals) + 1, np.int64)
     np.cumsum(ring_vals // 2, out=ring_offsets[1:])
 
+    tick("RLE")
     # ---------------- RLE
     is_rle = ~is_poly
-    rle_h = np.zeros(n, np.int32)
-    rle_w = np.zeros(n, np.int32)
-    rle_idx = np.flatnonzero(is_rle)
-    rle_segs = [segs[j] for j in rle_idx]
-    sizes = [s.size for s in rle_segs]
-    sz_len = np.fromiter(map(len, sizes), np.int64, len(sizes))
-    if (sz_len != 2).any():
-        j = rle_idx[_first(sz_len != 2)]
-        raise InputError("RLE size must be [height, width]", names[src[j]], ann_id[j], "segmentation.size")
-    hw = np.fromiter(chain.from_iterable(sizes), np.int64, 2 * len(sizes)).reshape(-1, 2)
-    is_str = kind == KIND_RLE_STRING
-    is_lst = kind == KIND_RLE_LIST
-    str_idx = np.flatnonzero(is_str)
-    lst_idx = np.flatnonzero(is_lst)
-    enc = [segs[j].counts.encode() for j in str_idx]
-    boff = np.zeros(len(enc) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, enc), np.int64, len(enc)), out=boff[1:])
-    s_counts, s_off, s_err = _decode_batch(np.frombuffer(b"".join(enc), np.uint8), boff)
-    if s_err.any():
+    if any(c.sz_len is not None for c in cols):
+        sz_len = np.concatenate([c.sz_len if c.sz_len is not None else np.full(c.n, 2, np.int64) for c in cols])
+        sz_len = sz_len if ident else sz_len[order]
+        bad = is_rle & (sz_len != 2)
+        if bad.any():
+            j = _first(bad)
+            raise InputError("RLE size must be [height, width]", names[src[j]], ann_id[j], "segmentation.size")
+    rh = cat_("rle_h")
+    rw = cat_("rle_w")
+    if not ident:
+        rh, rw = rh[order], rw[order]
+    rle_h = np.where(is_rle, rh, 0)   # int64 until checked against the image size
+    rle_w = np.where(is_rle, rw, 0)
+    # per-instance ragged counts in file order: strings decoded, lists as given
+    str_off = _cat_ragged([c.str_off for c in cols])
+    str_bytes = cat_("str_bytes")
+    lst_off = _cat_ragged([c.lst_off for c in cols])
+    lst_counts = cat_("lst_counts")
+    s_counts, s_off, s_err = _decode_batch(np.ascontiguousarray(str_bytes), str_off)
+    s_err = s_err if ident else s_err[order]
+    if (s_err != 0).any():
         from .engine.ragged import RLE_ERROR_TEXT
-        t = _first(s_err != 0)
-        j = str_idx[t]
-        raise InputError(RLE_ERROR_TEXT[int(s_err[t])], names[src[j]], ann_id[j], "segmentation.counts")
-    lsts = [segs[j].counts for j in lst_idx]
-    l_len = np.fromiter(map(len, lsts), np.int64, len(lsts))
-    try:
-        l_counts = np.fromiter(chain.from_iterable(lsts), np.int64, int(l_len.sum()))
-        bad_l = (l_counts < 0) | (l_counts > _UINT32_MAX)
-    except OverflowError:
-        l_counts = None
-        bad_l = None
-    l_off = np.zeros(len(lsts) + 1, np.int64)
-    np.cumsum(l_len, out=l_off[1:])
-    if bad_l is None or bad_l.any():
-        for t, c in enumerate(lsts):
-            for v in c:
-                if not 0 <= v <= _UINT32_MAX:
-                    j = lst_idx[t]
-                    raise InputError(f"RLE count {v} is negative or exceeds 2**32 - 1", names[src[j]], ann_id[j],
-                                     "segmentation.counts")
-    # virtual segments: strings, then lists, then one empty segment for polygons
-    all_counts = np.concatenate([s_counts, l_counts.astype(np.uint32)])
-    all_off = np.concatenate([s_off, s_off[-1] + l_off[1:], [s_off[-1] + l_off[-1]]]).astype(np.int64)
-    vidx = np.full(n, len(str_idx) + len(lst_idx), np.int64)
-    vidx[str_idx] = np.arange(len(str_idx))
-    vidx[lst_idx] = len(str_idx) + np.arange(len(lst_idx))
-    rle_h[rle_idx] = hw[:, 0]
-    rle_w[rle_idx] = hw[:, 1]
+        j = _first(s_err != 0)
+        raise InputError(RLE_ERROR_TEXT[int(s_err[j])], names[src[j]], ann_id[j], "segmentation.counts")
+    bad_l = (lst_counts < 0) | (lst_counts > _UINT32_MAX)
+    if bad_l.any():
+        owner = np.searchsorted(lst_off, np.flatnonzero(bad_l), side="right") - 1
+        inv = np.empty(n, np.int64)
+        inv[order] = np.arange(n)
+        k = int(inv[owner].min())
+        fo = int(order[k])
+        v = int(lst_counts[lst_off[fo] + _first(bad_l[lst_off[fo]:lst_off[fo + 1]])])
+        raise InputError(f"RLE count {v} is negative or exceeds 2**32 - 1", names[src[k]], ann_id[k],
+                         "segmentation.counts")
+    # virtual segments: n string segments, then n list segments
+    all_counts = np.concatenate([s_counts, lst_counts.astype(np.uint32)])
+    all_off = np.concatenate([s_off, s_off[-1] + lst_off[1:]])
+    fo_idx = np.arange(n, dtype=np.int64) if ident else order.astype(np.int64)
+    vidx = np.where(kind == KIND_RLE_STRING, fo_idx, n + fo_idx)
 
+    tick("ids")
     # ---------------- ids
     ord_img = np.argsort(image_id, kind="stable")
     image_id_s = image_id[ord_img]
@@ -700,7 +923,10 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
                      else f"also in {names[src[j0]]}")
             raise InputError(f"duplicate annotation id {sa[k]} ({where})", names[src[j1]], sa[k], "id")
 
+    tick("RLE vs image size, s")
     # ---------------- RLE vs image size, sums
+    from .engine.ragged import gather_ragged
+    counts_s, co_s = gather_ragged(all_counts, all_off, vidx)
     ih = height[img_row].astype(np.int64)
     iw = width[img_row].astype(np.int64)
     bad = is_rle & ((rle_h != ih) | (rle_w != iw))
@@ -708,33 +934,32 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         j = _first(bad)
         raise InputError(f"RLE size [{rle_h[j]}, {rle_w[j]}] differs from the image's [height, width] "
                          f"[{ih[j]}, {iw[j]}]", names[src[j]], ann_id[j], "segmentation.size")
-    csum = np.zeros(all_counts.shape[0] + 1, np.uint64)
-    np.cumsum(all_counts, dtype=np.uint64, out=csum[1:])
-    seg_sum = (csum[all_off[1:]] - csum[all_off[:-1]])[vidx]
+    rle_h = rle_h.astype(np.int32)   # equal to image sizes now: they fit
+    rle_w = rle_w.astype(np.int32)
+    csum = np.zeros(counts_s.shape[0] + 1, np.uint64)
+    np.cumsum(counts_s, dtype=np.uint64, out=csum[1:])
+    seg_sum = csum[co_s[1:]] - csum[co_s[:-1]]
     bad = is_rle & (seg_sum != (ih * iw).astype(np.uint64))
     if bad.any():
         j = _first(bad)
         raise InputError(f"RLE counts sum to {seg_sum[j]}, expected height*width = {ih[j] * iw[j]}",
                          names[src[j]], ann_id[j], "segmentation.counts")
     if results:  # loadRes: an RLE result's area is its pixel count
-        pos = np.arange(all_counts.shape[0], dtype=np.int64)
-        seg_of = np.searchsorted(all_off, pos, side="right") - 1
-        odd_c = np.where((pos - all_off[seg_of]) % 2 == 1, all_counts, 0).astype(np.uint64)
-        oc = np.zeros(all_counts.shape[0] + 1, np.uint64)
+        pos = np.arange(counts_s.shape[0], dtype=np.int64)
+        seg_of = np.searchsorted(co_s, pos, side="right") - 1
+        odd_c = np.where((pos - co_s[seg_of]) % 2 == 1, counts_s, 0).astype(np.uint64)
+        oc = np.zeros(counts_s.shape[0] + 1, np.uint64)
         np.cumsum(odd_c, out=oc[1:])
-        px = (oc[all_off[1:]] - oc[all_off[:-1]])[vidx]
+        px = oc[co_s[1:]] - oc[co_s[:-1]]
         area = np.where(is_rle, px.astype(np.float64), area)
 
-    # ---------------- RLE counts: string- and list-decoded segments interleaved in instance order
-    from .engine.ragged import gather_ragged
-    counts_s, co_s = gather_ragged(all_counts, all_off, vidx)
-
+    tick("return Dataset")
     return Dataset(
         path=path_label, sources=list(names),
         image_id=image_id, width=width, height=height, file_name=file_name,
         cat_id=cat_id, cat_name=cat_name, cat_supercategory=cat_super,
         ann_id=ann_id, inst_image_id=img, category_id=cat, iscrowd=iscrowd,
-        area=area, bbox=bbox, score=score, kind=kind, source=src,
+        area=area, bbox=np.ascontiguousarray(bbox), score=score, kind=kind, source=src,
         img_row=img_row.astype(np.int64),
         xy=np.ascontiguousarray(xy), ring_offsets=ring_offsets, inst_ring_offsets=inst_ring_offsets,
         counts=counts_s, counts_offsets=co_s, rle_h=rle_h, rle_w=rle_w,
@@ -750,7 +975,7 @@ def _decode_batch(buf, boff):
 
 
 # --------------------------------------------------------------------------------------------
-def load(path, *, like: Dataset | None = None, strict: bool = False) -> Dataset:
+def load(path, *, like: Dataset | None = None, strict: bool = False, cache=None) -> Dataset:
     """Load COCO instance annotations (or a results list) into a columnar :class:`Dataset`.
 
     Parameters
@@ -763,6 +988,13 @@ def load(path, *, like: Dataset | None = None, strict: bool = False) -> Dataset:
         top-level JSON list of annotations). Ignored for instance files.
     strict : bool
         Turn counted warnings (``degenerate_ring``) into errors.
+    cache : None, bool, "refresh" or str / os.PathLike
+        Columnar cache of a single input file (see :mod:`cocodiff.cache`): ``None`` (default)
+        caches files of at least 50 MB (:data:`cocodiff.cache.AUTO_MIN_BYTES`); ``True`` any
+        single file; ``False`` never; ``"refresh"`` ignores an existing cache and rewrites it;
+        a folder keeps the cache there. A valid cache is keyed on the file's size, mtime and a
+        digest of its ends, so an edited file is re-parsed. Results files (``like=``),
+        directories and lists are never cached.
 
     Returns
     -------
@@ -782,6 +1014,32 @@ def load(path, *, like: Dataset | None = None, strict: bool = False) -> Dataset:
     839
     >>> dt = cocodiff.load("data/coco2014_val100/instances_val2014_fakesegm100_results.json", like=gt)
     """
+    if not isinstance(path, (list, tuple)) and like is None and cache is not False:
+        label = os.fspath(path)
+        try:
+            is_file = os.path.isfile(label)
+            size = os.path.getsize(label) if is_file else 0
+        except OSError:
+            is_file = False
+        from . import cache as _cache
+        if is_file and (cache is not None or size >= _cache.AUTO_MIN_BYTES):
+            cdir = None if isinstance(cache, bool) or cache in (None, "refresh") else os.fspath(cache)
+            try:
+                key = _cache.fingerprint(label)
+            except OSError:
+                key = None
+            if key is not None and cache != "refresh":
+                ds = _cache.load_cached(label, label, cdir, key)
+                if ds is not None and not (strict and ds.warnings):
+                    return ds
+            ds = _load_uncached(path, like, strict)
+            if key is not None:
+                _cache.save(ds, label, cdir, key)
+            return ds
+    return _load_uncached(path, like, strict)
+
+
+def _load_uncached(path, like, strict) -> Dataset:
     if isinstance(path, (list, tuple)):
         if not path:
             raise InputError("no input paths given")

@@ -313,3 +313,222 @@ def test_decode_strings_alias():
     assert c.tolist() == [3, 7, 190] and o.tolist() == [0, 3]
     with pytest.raises(ValueError):
         _decode_strings(np.frombuffer(b"3 n5", np.uint8), np.array([0, 4]))
+
+
+# ---------------------------------------------------------------- the fast scanner vs the msgspec path
+import random  # noqa: E402
+from dataclasses import fields as _dc_fields  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+from cocodiff import loader as _loader  # noqa: E402
+from cocodiff.engine import jsonscan  # noqa: E402
+
+_CORPUS = _Path(__file__).resolve().parent / "corpus"
+
+
+def _same_dataset(a, b):
+    for f in _dc_fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, f.name
+            if x.dtype.kind == "f":   # bit for bit (NaN, -0.0 included)
+                assert np.array_equal(x.view(np.int64), y.view(np.int64)), f.name
+            else:
+                assert np.array_equal(x, y), f.name
+        elif f.name == "warnings":
+            assert (x.counts, x.examples) == (y.counts, y.examples)
+        else:
+            assert x == y, f.name
+
+
+def _both_paths(monkeypatch, path, **kw):
+    """Load with the scanner and with the msgspec path: (dataset or error text) for each."""
+    out = []
+    for fast in (True, False):
+        monkeypatch.setattr(_loader, "_use_scanner", fast)
+        try:
+            out.append(cocodiff.load(path, cache=False, **kw))
+        except InputError as e:
+            out.append(str(e))
+    return out
+
+
+def _assert_paths_agree(monkeypatch, path, **kw):
+    a, b = _both_paths(monkeypatch, path, **kw)
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+    else:
+        _same_dataset(a, b)
+    return a
+
+
+@pytest.mark.parametrize("path", REAL_INSTANCE_FILES, ids=lambda p: p.name)
+def test_scanner_equals_msgspec_path_real(monkeypatch, path):
+    ds = _assert_paths_agree(monkeypatch, path)
+    assert not isinstance(ds, str)
+    # and the scanner really took these files (no silent fallback)
+    st, _, r = jsonscan.scan_coco(np.frombuffer(path.read_bytes(), np.uint8))
+    assert st == 0 and r.n == ds.n_instances
+
+
+@pytest.mark.parametrize("res", ["instances_val2014_fakesegm100_results.json",
+                                 "instances_val2014_fakebbox100_results.json"])
+def test_scanner_equals_msgspec_path_results(monkeypatch, res):
+    gt = cocodiff.load(DATA / "coco2014_val100" / "instances_val2014_100.json")
+    _assert_paths_agree(monkeypatch, DATA / "coco2014_val100" / res, like=gt)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in _CORPUS.glob("*.json")))
+def test_scanner_equals_msgspec_path_corpus(monkeypatch, name):
+    _assert_paths_agree(monkeypatch, _CORPUS / name)
+
+
+def _variant_doc(rng, full=True):
+    """A small COCO document exercising what the scanner must read exactly like json.load."""
+    def num(big=False):
+        k = rng.randrange(7)
+        if k == 0:
+            return repr(rng.uniform(-1000, 1000))              # 15-17 significant digits
+        if k == 1:
+            return f"{rng.uniform(0, 640):.2f}"
+        if k == 2:
+            return str(rng.randrange(-5, 700))
+        if k == 3:
+            return f"{rng.uniform(0, 9):.6e}".replace("e+0", "E")   # exponents
+        if k == 4:
+            return rng.choice(["-0", "0.0", "-0.0", "1e-7", "5E+2", "0.30000000000000004", "9999999.999999999"]
+                              + big * ["1e22", "1e23", "9007199254740993", "123456789012345678901",
+                                       "1.7976931348623157e308"])
+        if k == 5:
+            return f"{rng.randrange(1, 10**17)}e{-rng.randrange(10 - 40 * big, 40)}"
+        return f"{rng.uniform(0, 1):.19f}"
+    imgs = [{"id": i, "width": 640, "height": 480, "file_name": f"é{i}.jpg"} for i in (1, 2, 3)]
+    cats = [{"id": 1, "name": "a\\\"b", "supercategory": "s"}, {"id": 7, "name": "x"}]
+    anns = []
+    for aid in rng.sample(range(1, 100), 8):
+        a = {"id": aid, "image_id": rng.choice((1, 2, 3)), "category_id": rng.choice((1, 7))}
+        kind = rng.randrange(4)
+        if kind < 2:
+            rings = [[num() for _ in range(2 * rng.randrange(3, 7))] for _ in range(rng.randrange(1, 3))]
+            seg = "[" + ",".join("[" + (", " if rng.random() < .5 else ",").join(r) + "]" for r in rings) + "]"
+        elif kind == 2:   # compressed RLE, backslash escaped as JSON requires
+            from pycocotools import mask as mu
+            m = np.zeros((480, 640), np.uint8, order="F")
+            y0, x0 = rng.randrange(400), rng.randrange(600)
+            m[y0:y0 + rng.randrange(5, 70), x0:x0 + rng.randrange(5, 30)] = 1
+            s = mu.encode(m)["counts"].decode()
+            seg = json.dumps({"size": [480, 640], "counts": s})
+            a["iscrowd"] = 1
+        else:
+            seg = json.dumps({"counts": [480 * 640 - 10, 10], "size": [480, 640], "extra": [1, {"k": None}]})
+            a["iscrowd"] = 1
+        a["segmentation"] = seg
+        if full or rng.random() < .7:
+            a["area"] = num(True)
+        if full or rng.random() < .7:
+            a["bbox"] = "[" + ",".join(num(True) for _ in range(4)) + "]" if full or rng.random() < .9 else "null"
+        if rng.random() < .3:
+            a["score"] = num(True)
+        if rng.random() < .3:
+            a["attributes"] = json.dumps({"occluded": True, "note": "a \\ \" b", "n": [1.5, -2e3, None]})
+        anns.append(a)
+
+    def obj(d):
+        items = list(d.items())
+        rng.shuffle(items)
+        sep = rng.choice([",", ", ", " ,\n  "])
+        return "{" + sep.join(f'"{k}":{rng.choice(["", " "])}{v}' for k, v in items) + "}"
+    return ('{"info": {"v": [1, 2.5, true, false, null, "s"]}, "images": ' + json.dumps(imgs)
+            + ', "annotations": [' + ", ".join(obj(a) for a in anns) + '], "categories": ' + json.dumps(cats)
+            + "}\n")
+
+
+def test_scanner_differential_fuzz(monkeypatch, tmp_path):
+    """Random well-formed documents, then random single-byte edits of them: the scanner's result
+    (dataset or error message) is always the msgspec path's."""
+    rng = random.Random(1234)
+    p = tmp_path / "f.json"
+    n_fast = 0
+    for it in range(60):
+        text = _variant_doc(rng, full=it < 40).encode()
+        p.write_bytes(text)
+        ds = _assert_paths_agree(monkeypatch, p)
+        assert not isinstance(ds, str), ds
+        if it < 40:
+            _check_against_json(ds, json.loads(text))
+        st, _, _ = jsonscan.scan_coco(np.frombuffer(text, np.uint8))
+        n_fast += st == 0
+        for _ in range(6):   # mutations: delete / insert / replace one byte
+            b = bytearray(text)
+            i = rng.randrange(len(b))
+            op = rng.randrange(3)
+            ch = rng.choice(b'{}[],:"\\0123456789.-eE ntfx\x00\xff')
+            if op == 0:
+                del b[i]
+            elif op == 1:
+                b.insert(i, ch)
+            else:
+                b[i] = ch
+            p.write_bytes(bytes(b))
+            _assert_paths_agree(monkeypatch, p)
+    assert n_fast >= 50   # the scanner took (nearly) all well-formed documents
+
+
+def test_scanner_bails_on_escaped_key(monkeypatch, tmp_path):
+    d = json.loads((DATA / "coco2017_subsets" / "airo_instances_val2017_small.json").read_text())
+    text = json.dumps(d).replace('"image_id"', '"image\\u005fid"', 1).encode()
+    st, _, _ = jsonscan.scan_coco(np.frombuffer(text, np.uint8))
+    assert st != 0
+    p = tmp_path / "esc.json"
+    p.write_bytes(text)
+    ds = _assert_paths_agree(monkeypatch, p)
+    _check_against_json(ds, d)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64))
+def test_scanner_float_roundtrip(x):
+    for text in (repr(x), f"{x:.17e}", f"{x:.15g}", f"{x:.3f}" if abs(x) < 1e15 else repr(x)):
+        v = jsonscan.parse_float(text.encode())
+        if v is not None:   # None: deferred to Python's float, never a wrong double
+            assert v == float(text) and np.signbit(v) == np.signbit(float(text)), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 10**19 - 1), st.integers(-340, 310))
+def test_scanner_eisel_lemire_decimal(m, e):
+    text = f"{m}e{e}".encode()
+    v = jsonscan.parse_float(text)
+    ref = float(text)
+    if v is not None:
+        assert v == ref
+    else:   # deferred only outside the exact paths: subnormal/overflow range or a true tie
+        assert ref == 0 or ref == float("inf") or abs(ref) < 2.3e-308 or m > 2**53
+
+
+def test_scanner_float_bulk_random():
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**63 - 1, 20000, dtype=np.int64)
+    xs = bits.view(np.float64)
+    xs = xs[np.isfinite(xs)]
+    texts = [repr(float(x)).encode() for x in xs] + [f"{v:.{d}f}".encode() for v, d in
+                                                     zip(rng.uniform(0, 1e4, 20000), rng.integers(0, 19, 20000))]
+    n_exact = 0
+    for t in texts:
+        v = jsonscan.parse_float(t)
+        if v is not None:
+            n_exact += 1
+            assert v == float(t), t
+    assert n_exact > 0.85 * len(texts)   # the rest: > 19 digits or subnormal, deferred
+
+
+@pytest.mark.parametrize("size", [[2**32 + 1, 1], [1, 2**63], [-(2**32) + 1, 1]])
+def test_rle_size_out_of_range_is_an_error(monkeypatch, tmp_path, size):
+    """A size that wraps to the image's in int32 (2**32 + 1 -> 1) must not pass as equal."""
+    d = {"images": [{"id": 1, "width": 1, "height": 1}], "categories": [{"id": 1}],
+         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": {"size": size, "counts": [1]}}]}
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(d))
+    a, b = _both_paths(monkeypatch, p)
+    for r in (a, b):
+        assert isinstance(r, str) and "segmentation.size" in r

@@ -1,0 +1,1166 @@
+"""One-pass Numba scanner: COCO JSON bytes -> annotation columns (no Python object per annotation).
+
+:func:`scan_coco` walks a COCO instances file (or a results list) byte by byte and writes the
+annotation fields straight into numpy arrays: ids, ``image_id``, ``category_id``, ``iscrowd``,
+``area``, ``bbox``, ``score``, the segmentation kind, polygon coordinates with ring offsets, and
+RLE ``size`` / ``counts`` (compressed strings as bytes with offsets, uncompressed lists as int64).
+The ``images`` and ``categories`` sections are only located (their byte spans are returned) for
+the caller to decode with msgspec.
+
+The scanner is a *fast path*, not a validator: it accepts a conservative subset of valid JSON
+and returns a non-zero status (a "bail") on anything it does not fully understand -- an escape
+in a key, a ``\\u`` escape or a non-ASCII byte in an annotation string, a float where an integer
+belongs, a duplicate key, a missing required key, a non-number coordinate, nesting deeper than
+:data:`MAX_DEPTH`, a number with more than 18 digits in an integer field... The caller then
+decodes the file the slow way, which produces the precise error message (or accepts what the
+scanner was unsure of). Whatever the scanner does accept, it reads exactly as ``json.load``
+would: numbers are converted with the exact fast path (Clinger: mantissa <= 2**53, |e| <= 22),
+else with the Eisel-Lemire algorithm (128-bit powers of five), and the rare numbers neither
+decides are returned as *slow* byte spans for the caller to convert with Python's ``float``.
+
+Segmentation kinds (``seg_kind``): :data:`SEG_POLYGON`, :data:`SEG_RLE_STRING`,
+:data:`SEG_RLE_LIST`, :data:`SEG_NULL` (results files only: no segmentation, or ``null``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from ._jit import serial
+
+__all__ = ["scan_coco", "parse_float", "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL",
+           "MAX_DEPTH", "BAIL_REASONS"]
+
+SEG_POLYGON = 0
+SEG_RLE_STRING = 1
+SEG_RLE_LIST = 2
+SEG_NULL = 3
+MAX_DEPTH = 48
+
+# slow-number targets
+_T_COORD = 0
+_T_AREA = 1
+_T_SCORE = 2
+_T_BBOX = 3
+
+BAIL_REASONS = {
+    1: "unexpected byte / structure",
+    2: "key not understood (escape, non-ASCII, duplicate)",
+    3: "integer field not a plain integer of <= 18 digits",
+    4: "number expected",
+    5: "segmentation not understood",
+    6: "RLE object not understood",
+    7: "string not understood (escape, control or non-ASCII byte)",
+    8: "nesting too deep",
+    9: "missing required key",
+    10: "section missing or not a list",
+    11: "trailing data",
+}
+
+_POW10 = np.array([10.0 ** k for k in range(23)], np.float64)  # exactly representable
+
+# ------------------------------------------------------------------------------------------
+# Eisel-Lemire tables: 128-bit truncated (q >= 0) / rounded-up (q < 0) normalised 5**q.
+_Q_MIN = -342
+_Q_MAX = 308
+
+
+def _pow5_tables():
+    hi = np.empty(_Q_MAX - _Q_MIN + 1, np.uint64)
+    lo = np.empty_like(hi)
+    for q in range(_Q_MIN, _Q_MAX + 1):
+        if q >= 0:
+            c = 5 ** q
+            while c < (1 << 127):
+                c <<= 1
+            while c >= (1 << 128):
+                c >>= 1
+        else:
+            p5 = 5 ** -q
+            z = p5.bit_length()
+            b = z + 127 if q >= -27 else 2 * z + 128
+            c = (1 << b) // p5 + 1
+            while c >= (1 << 128):
+                c >>= 1
+        hi[q - _Q_MIN] = c >> 64
+        lo[q - _Q_MIN] = c & 0xFFFFFFFFFFFFFFFF
+    return hi, lo
+
+
+_P5_HI, _P5_LO = _pow5_tables()
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@serial(inline="always")
+def _mul128(a, b):
+    """Full 64 x 64 -> 128-bit product of two uint64: (high, low)."""
+    a0 = a & _M32
+    a1 = a >> np.uint64(32)
+    b0 = b & _M32
+    b1 = b >> np.uint64(32)
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    p11 = a1 * b1
+    mid = (p00 >> np.uint64(32)) + (p01 & _M32) + (p10 & _M32)
+    lo = (mid << np.uint64(32)) | (p00 & _M32)
+    hi = p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+    return hi, lo
+
+
+@serial(inline="always")
+def _clz(x):
+    n = 0
+    if x == 0:
+        return 64
+    while (x & np.uint64(0x8000000000000000)) == 0:
+        x <<= np.uint64(1)
+        n += 1
+    return n
+
+
+@serial
+def _eisel_lemire(w, q, p5hi, p5lo):
+    """w * 10**q correctly rounded to a double (w != 0). Returns (bits, ok)."""
+    if q < _Q_MIN or q > _Q_MAX:
+        return np.uint64(0), False
+    k = q - _Q_MIN
+    exponent = (((152170 + 65536) * q) >> 16) + 1024 + 63
+    lz = _clz(w)
+    w = w << np.uint64(lz)
+    upper, lower = _mul128(w, p5hi[k])
+    one_ff = np.uint64(0x1FF)
+    if (upper & one_ff) == one_ff and (lower + w) < lower:
+        mid2, plow = _mul128(w, p5lo[k])
+        pmid = lower + mid2
+        phigh = upper
+        if pmid < lower:
+            phigh += np.uint64(1)
+        if (pmid + np.uint64(1)) == 0 and (phigh & one_ff) == one_ff and (plow + w) < plow:
+            return np.uint64(0), False
+        upper = phigh
+        lower = pmid
+    upperbit = upper >> np.uint64(63)
+    mant = upper >> (upperbit + np.uint64(9))
+    lz += 1 - np.int64(upperbit)
+    if lower == 0 and (upper & one_ff) == 0 and (mant & np.uint64(3)) == 1:
+        return np.uint64(0), False
+    mant += mant & np.uint64(1)
+    mant >>= np.uint64(1)
+    if mant >= np.uint64(1 << 53):
+        mant = np.uint64(1 << 52)
+        lz -= 1
+    mant &= ~np.uint64(1 << 52)
+    real_exp = exponent - lz
+    if real_exp < 1 or real_exp > 2046:
+        return np.uint64(0), False
+    return mant | (np.uint64(real_exp) << np.uint64(52)), True
+
+
+@serial(inline="always")
+def _ws(buf, p, end):
+    while p < end:
+        c = buf[p]
+        if c == 32 or c == 10 or c == 13 or c == 9:
+            p += 1
+        else:
+            break
+    return p
+
+
+_P10U = np.array([10 ** k for k in range(9)], np.uint64)
+_ASCII0 = np.uint64(0x3030303030303030)
+_SIX = np.uint64(0x0606060606060606)
+_HI_NIB = np.uint64(0xF0F0F0F0F0F0F0F0)
+_MASK_A = np.uint64(0x000000FF000000FF)
+_MUL1 = np.uint64(0x000F424000000064)   # 100 + (1000000 << 32)
+_MUL2 = np.uint64(0x0000271000000001)   # 1 + (10000 << 32)
+
+
+@serial(inline="always")
+def _load8(buf, p):
+    """Bytes p..p+7 as a little-endian uint64 (first byte lowest)."""
+    return (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8)) | (np.uint64(buf[p + 2]) << np.uint64(16))
+            | (np.uint64(buf[p + 3]) << np.uint64(24)) | (np.uint64(buf[p + 4]) << np.uint64(32))
+            | (np.uint64(buf[p + 5]) << np.uint64(40)) | (np.uint64(buf[p + 6]) << np.uint64(48))
+            | (np.uint64(buf[p + 7]) << np.uint64(56)))
+
+
+@serial(inline="always")
+def _digits8(w):
+    """SWAR: (number of leading ASCII digits in the 8 bytes of ``w``, their value).
+
+    The value is exact only when that number is below 8 (the caller re-reads longer runs)."""
+    x = w - _ASCII0
+    t = (x | (x + _SIX)) & _HI_NIB
+    if t == 0:
+        return 8, np.uint64(0)
+    nd = np.int64(trailing_zeros(t)) >> 3
+    if nd == 0:
+        return 0, np.uint64(0)
+    v = x << np.uint64(8 * (8 - nd))
+    v = v * np.uint64(10) + (v >> np.uint64(8))
+    v = ((v & _MASK_A) * _MUL1 + ((v >> np.uint64(16)) & _MASK_A) * _MUL2) >> np.uint64(32)
+    return nd, v
+
+
+def _num_py(buf, p, end, pow10, p5hi, p5lo, bits):
+    """Strict JSON number at ``p``. Returns (value, end, code): 0 exact, 1 slow (convert the
+    text with a correctly rounded strtod), 2 not a JSON number."""
+    if p + 18 <= end:   # common short form -?d{1,7}(.d{1,7})? without exponent, 8 bytes at a time
+        q = p
+        ng = buf[q] == 45
+        if ng:
+            q += 1
+        nd, m = _digits8(_load8(buf, q))
+        if 0 < nd < 8 and not (nd > 1 and buf[q] == 48):
+            q += nd
+            e = 0
+            ok = True
+            if buf[q] == 46:
+                nd2, f = _digits8(_load8(buf, q + 1))
+                if 0 < nd2 < 8:
+                    m = m * _P10U[nd2] + f
+                    e = nd2
+                    q += 1 + nd2
+                else:
+                    ok = False
+            if ok and buf[q] != 101 and buf[q] != 69:
+                v = np.float64(m)   # m < 10**14: exact
+                if e > 0:
+                    v = v / pow10[e]
+                return (-v if ng else v), q, 0
+    neg = False
+    if p < end and buf[p] == 45:
+        neg = True
+        p += 1
+    if p >= end:
+        return 0.0, p, 2
+    m = np.uint64(0)
+    sig = 0
+    e10 = 0
+    c = buf[p]
+    if c == 48:
+        p += 1
+        if p < end and 48 <= buf[p] <= 57:
+            return 0.0, p, 2
+    elif 49 <= c <= 57:
+        while p < end:
+            d = np.uint64(buf[p]) - np.uint64(48)
+            if d > np.uint64(9):
+                break
+            m = m * np.uint64(10) + d
+            sig += 1
+            p += 1
+    else:
+        return 0.0, p, 2
+    if p < end and buf[p] == 46:
+        p += 1
+        fs = p
+        while p < end:
+            d = np.uint64(buf[p]) - np.uint64(48)
+            if d > np.uint64(9):
+                break
+            m = m * np.uint64(10) + d
+            if m != 0:
+                sig += 1
+            p += 1
+        if p == fs:
+            return 0.0, p, 2
+        e10 -= p - fs
+    if p < end and (buf[p] == 101 or buf[p] == 69):
+        p += 1
+        es = 1
+        if p < end and (buf[p] == 43 or buf[p] == 45):
+            if buf[p] == 45:
+                es = -1
+            p += 1
+        ev = 0
+        ed = 0
+        while p < end and 48 <= buf[p] <= 57:
+            if ev < 100000:
+                ev = ev * 10 + np.int64(buf[p] - 48)
+            ed += 1
+            p += 1
+        if ed == 0:
+            return 0.0, p, 2
+        e10 += es * ev
+    if sig > 19:
+        return 0.0, p, 1
+    if m == 0:
+        v = 0.0
+        return (-v if neg else v), p, 0
+    if m <= np.uint64(9007199254740992) and -22 <= e10 <= 22:
+        if e10 >= 0:
+            v = np.float64(m) * pow10[e10]
+        else:
+            v = np.float64(m) / pow10[-e10]
+        return (-v if neg else v), p, 0
+    b, ok = _eisel_lemire(m, e10, p5hi, p5lo)
+    if not ok:
+        return 0.0, p, 1
+    bits[0] = b
+    v = bits.view(np.float64)[0]
+    return (-v if neg else v), p, 0
+
+
+_num = serial(_num_py)                        # called
+_num_hot = serial(inline="always")(_num_py)   # inlined into the polygon loop
+
+
+@serial
+def _scalar_zero(buf, a, b):
+    """A zero read into a float field: ``-0`` (an integer token) is +0.0, as msgspec reads it."""
+    for k in range(a, b):
+        c = buf[k]
+        if c == 46 or c == 101 or c == 69:
+            return -0.0
+    return 0.0
+
+
+@serial
+def _int(buf, p, end):
+    """Strict JSON integer of <= 18 digits. Returns (value, end, ok)."""
+    neg = False
+    if p < end and buf[p] == 45:
+        neg = True
+        p += 1
+    if p >= end:
+        return 0, p, False
+    s = p
+    v = 0
+    if buf[p] == 48:
+        p += 1
+    else:
+        while p < end and 48 <= buf[p] <= 57:
+            v = v * 10 + np.int64(buf[p] - 48)
+            p += 1
+    nd = p - s
+    if nd == 0 or nd > 18:
+        return 0, p, False
+    if p < end:
+        c = buf[p]
+        if c == 46 or c == 101 or c == 69 or (48 <= c <= 57):
+            return 0, p, False
+    return (-v if neg else v), p, True
+
+
+@serial
+def _skip_string(buf, p, end, strict):
+    """``p`` at the opening quote. Returns the index after the closing quote, or -1.
+
+    strict: only printable ASCII and the simple escapes (no \\u, no byte >= 128)."""
+    p += 1
+    while p < end:
+        c = buf[p]
+        if c == 34:
+            return p + 1
+        if c == 92:
+            if p + 1 >= end:
+                return -1
+            e = buf[p + 1]
+            if strict and not (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
+                               or e == 114 or e == 116):
+                return -1
+            p += 2
+            continue
+        if strict and (c < 32 or c >= 128):
+            return -1
+        p += 1
+    return -1
+
+
+@serial
+def _skip_value(buf, p, end, strict, pow10, p5hi, p5lo, bits, stack):
+    """Skip one JSON value at ``p`` (after whitespace). Returns its end, or -1.
+
+    strict: validate everything (grammar, strings as in :func:`_skip_string`); else only track
+    strings and brackets (the caller validates the span some other way)."""
+    depth = 0
+    while True:
+        p = _ws(buf, p, end)
+        if p >= end:
+            return -1
+        c = buf[p]
+        # ---- a value
+        if c == 123 or c == 91:
+            if depth >= stack.shape[0]:
+                return -1
+            stack[depth] = c
+            depth += 1
+            p = _ws(buf, p + 1, end)
+            if p >= end:
+                return -1
+            if (c == 123 and buf[p] == 125) or (c == 91 and buf[p] == 93):
+                depth -= 1
+                p += 1
+            elif c == 123:
+                if buf[p] != 34:
+                    return -1
+                p = _skip_string(buf, p, end, strict)
+                if p < 0:
+                    return -1
+                p = _ws(buf, p, end)
+                if p >= end or buf[p] != 58:
+                    return -1
+                p += 1
+                continue
+            else:
+                continue
+        elif c == 34:
+            p = _skip_string(buf, p, end, strict)
+            if p < 0:
+                return -1
+        elif c == 116 or c == 102 or c == 110:
+            if c == 116:
+                ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
+                p += 4
+            elif c == 110:
+                ok = p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108 and buf[p + 3] == 108
+                p += 4
+            else:
+                ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
+                      and buf[p + 4] == 101)
+                p += 5
+            if not ok:
+                return -1
+        elif strict:
+            _, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
+            if code == 2:
+                return -1
+            p = q
+        else:
+            while p < end:
+                c2 = buf[p]
+                if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
+                    break
+                p += 1
+        # ---- after a value: close containers or move to the next element
+        while True:
+            if depth == 0:
+                return p
+            p = _ws(buf, p, end)
+            if p >= end:
+                return -1
+            c = buf[p]
+            top = stack[depth - 1]
+            if c == 44:
+                p = _ws(buf, p + 1, end)
+                if top == 123:
+                    if p >= end or buf[p] != 34:
+                        return -1
+                    p = _skip_string(buf, p, end, strict)
+                    if p < 0:
+                        return -1
+                    p = _ws(buf, p, end)
+                    if p >= end or buf[p] != 58:
+                        return -1
+                    p += 1
+                break
+            if (top == 123 and c == 125) or (top == 91 and c == 93):
+                depth -= 1
+                p += 1
+                continue
+            return -1
+
+
+@serial(inline="always")
+def _key_is(buf, a, b, lit):
+    if b - a != lit.shape[0]:
+        return False
+    for k in range(lit.shape[0]):
+        if buf[a + k] != lit[k]:
+            return False
+    return True
+
+
+_K_SEG = np.frombuffer(b"segmentation", np.uint8).copy()
+_K_ID = np.frombuffer(b"id", np.uint8).copy()
+_K_IMG = np.frombuffer(b"image_id", np.uint8).copy()
+_K_CAT = np.frombuffer(b"category_id", np.uint8).copy()
+_K_CROWD = np.frombuffer(b"iscrowd", np.uint8).copy()
+_K_AREA = np.frombuffer(b"area", np.uint8).copy()
+_K_BBOX = np.frombuffer(b"bbox", np.uint8).copy()
+_K_SCORE = np.frombuffer(b"score", np.uint8).copy()
+_K_SIZE = np.frombuffer(b"size", np.uint8).copy()
+_K_COUNTS = np.frombuffer(b"counts", np.uint8).copy()
+_K_IMAGES = np.frombuffer(b"images", np.uint8).copy()
+_K_ANNS = np.frombuffer(b"annotations", np.uint8).copy()
+_K_CATS = np.frombuffer(b"categories", np.uint8).copy()
+
+
+@serial
+def _ann_key(buf, a, b, results):
+    """Annotation key -> field bit (0: not a field the scanner reads). One compare per key."""
+    ln = b - a
+    if ln == 12:
+        return 1 if _key_is(buf, a, b, _K_SEG) else 0
+    if ln == 2:
+        return 2 if (not results and buf[a] == 105 and buf[a + 1] == 100) else 0
+    if ln == 8:
+        return 4 if _key_is(buf, a, b, _K_IMG) else 0
+    if ln == 11:
+        return 8 if _key_is(buf, a, b, _K_CAT) else 0
+    if ln == 7:
+        return 16 if (not results and _key_is(buf, a, b, _K_CROWD)) else 0
+    if ln == 4:
+        if _key_is(buf, a, b, _K_AREA):
+            return 32
+        return 64 if _key_is(buf, a, b, _K_BBOX) else 0
+    if ln == 5:
+        return 128 if _key_is(buf, a, b, _K_SCORE) else 0
+    return 0
+
+
+@serial
+def _key(buf, p, end):
+    """``p`` at a quote: a plain ASCII key without escapes. Returns (a, b, after) or b = -1."""
+    a = p + 1
+    q = a
+    while q < end:
+        c = buf[q]
+        if c == 34:
+            return a, q, q + 1
+        if c == 92 or c < 32 or c >= 128:
+            return a, -1, q
+        q += 1
+    return a, -1, q
+
+
+@serial
+def _grow(a, need):
+    if need <= a.shape[0]:
+        return a
+    b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@serial
+def _poly_seg(buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, slow_b, ns, pow10, p5hi, p5lo, bits):
+    """Polygon list at ``p`` ('['). Returns (status, p, nv, nr, ns, n_rings); status -2: grow the
+    arrays and call again (nothing is committed until status 0)."""
+    p = _ws(buf, p + 1, end)
+    nri = 0
+    ncap = coords.shape[0]
+    if p < end and buf[p] == 93:
+        return 0, p + 1, nv, nr, ns, 0
+    while True:
+        if p >= end or buf[p] != 91:
+            return 5, p, nv, nr, ns, nri
+        p = _ws(buf, p + 1, end)
+        cnt = 0
+        if p < end and buf[p] == 93:
+            p += 1
+        else:
+            while True:
+                val, q, code = _num_hot(buf, p, end, pow10, p5hi, p5lo, bits)
+                if code == 2:
+                    return 5, p, nv, nr, ns, nri
+                if nv >= ncap:
+                    return -2, p, nv, nr, ns, nri
+                coords[nv] = val
+                if code == 1:
+                    if ns >= slow_t.shape[0]:
+                        return -2, p, nv, nr, ns, nri
+                    slow_t[ns] = _T_COORD
+                    slow_i[ns] = nv
+                    slow_a[ns] = p
+                    slow_b[ns] = q
+                    ns += 1
+                nv += 1
+                cnt += 1
+                p = q
+                if p < end and buf[p] == 44:
+                    p += 1
+                    if p < end and buf[p] <= 32:
+                        p = _ws(buf, p, end)
+                    continue
+                p = _ws(buf, p, end)
+                if p < end and buf[p] == 44:
+                    p = _ws(buf, p + 1, end)
+                    continue
+                if p < end and buf[p] == 93:
+                    p += 1
+                    break
+                return 5, p, nv, nr, ns, nri
+        if nr >= ring_vals.shape[0]:
+            return -2, p, nv, nr, ns, nri
+        ring_vals[nr] = cnt
+        nr += 1
+        nri += 1
+        p = _ws(buf, p, end)
+        if p < end and buf[p] == 44:
+            p = _ws(buf, p + 1, end)
+            continue
+        if p < end and buf[p] == 93:
+            return 0, p + 1, nv, nr, ns, nri
+        return 5, p, nv, nr, ns, nri
+
+
+@serial
+def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, stack):
+    """RLE object at ``p`` ('{'). Returns (status, p, kind, h, w, nsb, nlc); status -2: grow."""
+    p = _ws(buf, p + 1, end)
+    rseen = 0
+    kind = SEG_RLE_STRING
+    hv = 0
+    wv = 0
+    if p < end and buf[p] == 125:
+        return 6, p, kind, hv, wv, nsb, nlc
+    while True:
+        if p >= end or buf[p] != 34:
+            return 6, p, kind, hv, wv, nsb, nlc
+        ka, kb, p = _key(buf, p, end)
+        if kb < 0:
+            return 2, p, kind, hv, wv, nsb, nlc
+        p = _ws(buf, p, end)
+        if p >= end or buf[p] != 58:
+            return 1, p, kind, hv, wv, nsb, nlc
+        p = _ws(buf, p + 1, end)
+        if _key_is(buf, ka, kb, _K_SIZE):
+            if (rseen & 1) != 0 or p >= end or buf[p] != 91:
+                return 6, p, kind, hv, wv, nsb, nlc
+            rseen |= 1
+            p = _ws(buf, p + 1, end)
+            hv, q, ok = _int(buf, p, end)
+            if not ok:
+                return 6, p, kind, hv, wv, nsb, nlc
+            p = _ws(buf, q, end)
+            if p >= end or buf[p] != 44:
+                return 6, p, kind, hv, wv, nsb, nlc
+            p = _ws(buf, p + 1, end)
+            wv, q, ok = _int(buf, p, end)
+            if not ok:
+                return 6, p, kind, hv, wv, nsb, nlc
+            p = _ws(buf, q, end)
+            if p >= end or buf[p] != 93:
+                return 6, p, kind, hv, wv, nsb, nlc
+            p += 1
+        elif _key_is(buf, ka, kb, _K_COUNTS):
+            if (rseen & 2) != 0 or p >= end:
+                return 6, p, kind, hv, wv, nsb, nlc
+            rseen |= 2
+            if buf[p] == 34:   # compressed string
+                kind = SEG_RLE_STRING
+                p += 1
+                while True:
+                    if p >= end:
+                        return 7, p, kind, hv, wv, nsb, nlc
+                    ch = buf[p]
+                    if ch == 34:
+                        p += 1
+                        break
+                    if ch == 92:
+                        if p + 1 >= end:
+                            return 7, p, kind, hv, wv, nsb, nlc
+                        ch = buf[p + 1]
+                        if not (ch == 92 or ch == 47 or ch == 34):
+                            return 7, p, kind, hv, wv, nsb, nlc
+                        p += 1
+                    elif ch < 32 or ch >= 128:
+                        return 7, p, kind, hv, wv, nsb, nlc
+                    if nsb >= sbytes.shape[0]:
+                        return -2, p, kind, hv, wv, nsb, nlc
+                    sbytes[nsb] = ch
+                    nsb += 1
+                    p += 1
+            elif buf[p] == 91:   # uncompressed list
+                kind = SEG_RLE_LIST
+                p = _ws(buf, p + 1, end)
+                if p < end and buf[p] == 93:
+                    p += 1
+                else:
+                    while True:
+                        iv, q, ok = _int(buf, p, end)
+                        if not ok:
+                            return 6, p, kind, hv, wv, nsb, nlc
+                        if nlc >= lcounts.shape[0]:
+                            return -2, p, kind, hv, wv, nsb, nlc
+                        lcounts[nlc] = iv
+                        nlc += 1
+                        p = _ws(buf, q, end)
+                        if p < end and buf[p] == 44:
+                            p = _ws(buf, p + 1, end)
+                            continue
+                        if p < end and buf[p] == 93:
+                            p += 1
+                            break
+                        return 6, p, kind, hv, wv, nsb, nlc
+            else:
+                return 6, p, kind, hv, wv, nsb, nlc
+        else:
+            q = _skip_value(buf, p, end, True, pow10, p5hi, p5lo, bits, stack)
+            if q < 0:
+                return 8, p, kind, hv, wv, nsb, nlc
+            p = q
+        p = _ws(buf, p, end)
+        if p < end and buf[p] == 44:
+            p = _ws(buf, p + 1, end)
+            continue
+        if p < end and buf[p] == 125:
+            p += 1
+            break
+        return 6, p, kind, hv, wv, nsb, nlc
+    if rseen != 3:
+        return 6, p, kind, hv, wv, nsb, nlc
+    return 0, p, kind, hv, wv, nsb, nlc
+
+
+@serial
+def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
+    end = buf.shape[0]
+    bits = np.zeros(1, np.uint64)
+    stack = np.empty(MAX_DEPTH, np.uint8)
+    spans = np.full(4, -1, np.int64)   # images a, b; categories a, b
+    # per annotation
+    ann_id = np.empty(cap_a, np.int64)
+    img = np.empty(cap_a, np.int64)
+    cat = np.empty(cap_a, np.int64)
+    crowd = np.empty(cap_a, np.int64)
+    area = np.empty(cap_a, np.float64)
+    score = np.empty(cap_a, np.float64)
+    bbox = np.empty(4 * cap_a, np.float64)
+    has_bb = np.empty(cap_a, np.uint8)
+    seg_kind = np.empty(cap_a, np.int8)
+    n_rings = np.empty(cap_a, np.int64)
+    rle_h = np.empty(cap_a, np.int64)
+    rle_w = np.empty(cap_a, np.int64)
+    soff = np.zeros(cap_a + 1, np.int64)
+    loff = np.zeros(cap_a + 1, np.int64)
+    # ragged
+    ring_vals = np.empty(cap_a, np.int64)
+    coords = np.empty(cap_v, np.float64)
+    sbytes = np.empty(1024, np.uint8)
+    lcounts = np.empty(1024, np.int64)
+    slow_t = np.empty(64, np.int8)
+    slow_i = np.empty(64, np.int64)
+    slow_a = np.empty(64, np.int64)
+    slow_b = np.empty(64, np.int64)
+    n = 0
+    nr = 0
+    nv = 0
+    nsb = 0
+    nlc = 0
+    ns = 0
+    status = 0
+    p = _ws(buf, 0, end)
+    ann_start = -1
+    top_seen = 0
+    # ------------------------------------------------------------ top level
+    if results:
+        if p >= end or buf[p] != 91:
+            return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
+                    rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
+                    slow_t, slow_i, slow_a, slow_b, ns)
+        ann_start = p
+    else:
+        if p >= end or buf[p] != 123:
+            return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
+                    rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
+                    slow_t, slow_i, slow_a, slow_b, ns)
+        p = _ws(buf, p + 1, end)
+    phase = 0 if results else 1   # 1: in top object, looking for keys
+    while status == 0:
+        if phase == 1:
+            if p >= end:
+                status = 1
+                break
+            if buf[p] == 125:
+                p += 1
+                phase = 3
+                continue
+            if buf[p] != 34:
+                status = 1
+                break
+            ka, kb, p = _key(buf, p, end)
+            if kb < 0:
+                status = 2
+                break
+            p = _ws(buf, p, end)
+            if p >= end or buf[p] != 58:
+                status = 1
+                break
+            p = _ws(buf, p + 1, end)
+            which = 0
+            if _key_is(buf, ka, kb, _K_IMAGES):
+                which = 1
+            elif _key_is(buf, ka, kb, _K_ANNS):
+                which = 2
+            elif _key_is(buf, ka, kb, _K_CATS):
+                which = 4
+            if which != 0:
+                if (top_seen & which) != 0:
+                    status = 2
+                    break
+                top_seen |= which
+                if p >= end or buf[p] != 91:
+                    status = 10
+                    break
+            if which == 2:
+                ann_start = p
+                phase = 0
+                continue
+            q = _skip_value(buf, p, end, which == 0, pow10, p5hi, p5lo, bits, stack)
+            if q < 0:
+                status = 8 if which == 0 else 1
+                break
+            if which == 1:
+                spans[0] = p
+                spans[1] = q
+            elif which == 4:
+                spans[2] = p
+                spans[3] = q
+            p = _ws(buf, q, end)
+            phase = 2
+            continue
+        if phase == 2:   # after a top-level value
+            if p >= end:
+                status = 1
+                break
+            if buf[p] == 44:
+                p = _ws(buf, p + 1, end)
+                phase = 1
+                continue
+            if buf[p] == 125:
+                p += 1
+                phase = 3
+                continue
+            status = 1
+            break
+        if phase == 3:   # after the top-level object / list
+            p = _ws(buf, p, end)
+            if p != end:
+                status = 11
+            elif not results and top_seen != 7:
+                status = 10
+            break
+        # ---------------------------------------------------------- phase 0: annotations list
+        p = _ws(buf, p + 1, end)   # past '['
+        if p < end and buf[p] == 93:
+            p += 1
+        else:
+            while True:
+                if p >= end or buf[p] != 123:
+                    status = 1
+                    break
+                # ---------------- one annotation object
+                if n >= ann_id.shape[0]:
+                    m2 = 2 * ann_id.shape[0] + 16
+                    ann_id = _grow(ann_id, m2)
+                    img = _grow(img, m2)
+                    cat = _grow(cat, m2)
+                    crowd = _grow(crowd, m2)
+                    area = _grow(area, m2)
+                    score = _grow(score, m2)
+                    bbox = _grow(bbox, 4 * m2)
+                    has_bb = _grow(has_bb, m2)
+                    seg_kind = _grow(seg_kind, m2)
+                    n_rings = _grow(n_rings, m2)
+                    rle_h = _grow(rle_h, m2)
+                    rle_w = _grow(rle_w, m2)
+                    soff = _grow(soff, m2 + 1)
+                    loff = _grow(loff, m2 + 1)
+                crowd[n] = 0
+                area[n] = np.nan
+                score[n] = np.nan
+                has_bb[n] = 0
+                for k in range(4):
+                    bbox[4 * n + k] = np.nan
+                seg_kind[n] = SEG_NULL
+                n_rings[n] = 0
+                rle_h[n] = 0
+                rle_w[n] = 0
+                ann_id[n] = n + 1
+                seen = 0
+                p = _ws(buf, p + 1, end)
+                if p < end and buf[p] == 125:
+                    p += 1
+                else:
+                    while True:
+                        if p >= end or buf[p] != 34:
+                            status = 1
+                            break
+                        ka, kb, p = _key(buf, p, end)
+                        if kb < 0:
+                            status = 2
+                            break
+                        p = _ws(buf, p, end)
+                        if p >= end or buf[p] != 58:
+                            status = 1
+                            break
+                        p = _ws(buf, p + 1, end)
+                        f = _ann_key(buf, ka, kb, results)
+                        if f != 0 and (seen & f) != 0:
+                            status = 2
+                            break
+                        seen |= f
+                        if f == 0:
+                            q = _skip_value(buf, p, end, True, pow10, p5hi, p5lo, bits, stack)
+                            if q < 0:
+                                status = 8
+                                break
+                            p = q
+                        elif f == 2 or f == 4 or f == 8 or f == 16:
+                            iv, q, ok = _int(buf, p, end)
+                            if not ok:
+                                status = 3
+                                break
+                            p = q
+                            if f == 2:
+                                ann_id[n] = iv
+                            elif f == 4:
+                                img[n] = iv
+                            elif f == 8:
+                                cat[n] = iv
+                            else:
+                                crowd[n] = iv
+                        elif f == 32 or f == 128:
+                            val, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
+                            if code == 2:
+                                status = 4
+                                break
+                            if code == 1:
+                                if ns >= slow_t.shape[0]:
+                                    slow_t = _grow(slow_t, ns + 1)
+                                    slow_i = _grow(slow_i, ns + 1)
+                                    slow_a = _grow(slow_a, ns + 1)
+                                    slow_b = _grow(slow_b, ns + 1)
+                                slow_t[ns] = _T_AREA if f == 32 else _T_SCORE
+                                slow_i[ns] = n
+                                slow_a[ns] = p
+                                slow_b[ns] = q
+                                ns += 1
+                            if val == 0.0:
+                                val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
+                            if f == 32:
+                                area[n] = val
+                            else:
+                                score[n] = val
+                            p = q
+                        elif f == 64:
+                            if p < end and buf[p] == 110:
+                                if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
+                                        and buf[p + 3] == 108):
+                                    status = 4
+                                    break
+                                p += 4
+                            else:
+                                if p >= end or buf[p] != 91:
+                                    status = 4
+                                    break
+                                p = _ws(buf, p + 1, end)
+                                for k in range(4):
+                                    val, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
+                                    if code == 2:
+                                        status = 4
+                                        break
+                                    if code == 1:
+                                        if ns >= slow_t.shape[0]:
+                                            slow_t = _grow(slow_t, ns + 1)
+                                            slow_i = _grow(slow_i, ns + 1)
+                                            slow_a = _grow(slow_a, ns + 1)
+                                            slow_b = _grow(slow_b, ns + 1)
+                                        slow_t[ns] = _T_BBOX
+                                        slow_i[ns] = 4 * n + k
+                                        slow_a[ns] = p
+                                        slow_b[ns] = q
+                                        ns += 1
+                                    if val == 0.0:
+                                        val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
+                                    bbox[4 * n + k] = val
+                                    p = _ws(buf, q, end)
+                                    if p >= end or buf[p] != (93 if k == 3 else 44):
+                                        status = 4
+                                        break
+                                    p = _ws(buf, p + 1, end)
+                                if status != 0:
+                                    break
+                                has_bb[n] = 1
+                        else:
+                            # ---------------- segmentation
+                            if p >= end:
+                                status = 5
+                                break
+                            c = buf[p]
+                            if c == 91:       # polygons
+                                seg_kind[n] = SEG_POLYGON
+                                while True:
+                                    st, q, nv2, nr2, ns2, nri = _poly_seg(
+                                        buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, slow_b,
+                                        ns, pow10, p5hi, p5lo, bits)
+                                    if st != -2:
+                                        break
+                                    coords = _grow(coords, 2 * coords.shape[0] + 64)
+                                    ring_vals = _grow(ring_vals, 2 * ring_vals.shape[0] + 64)
+                                    slow_t = _grow(slow_t, 2 * slow_t.shape[0] + 64)
+                                    slow_i = _grow(slow_i, 2 * slow_i.shape[0] + 64)
+                                    slow_a = _grow(slow_a, 2 * slow_a.shape[0] + 64)
+                                    slow_b = _grow(slow_b, 2 * slow_b.shape[0] + 64)
+                                if st != 0:
+                                    status = st
+                                    break
+                                p, nv, nr, ns = q, nv2, nr2, ns2
+                                n_rings[n] = nri
+                            elif c == 123:    # RLE object
+                                while True:
+                                    st, q, kind, hv, wv, nsb2, nlc2 = _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc,
+                                                                             pow10, p5hi, p5lo, bits, stack)
+                                    if st != -2:
+                                        break
+                                    sbytes = _grow(sbytes, 2 * sbytes.shape[0] + 64)
+                                    lcounts = _grow(lcounts, 2 * lcounts.shape[0] + 64)
+                                if st != 0:
+                                    status = st
+                                    break
+                                p, nsb, nlc = q, nsb2, nlc2
+                                seg_kind[n] = kind
+                                rle_h[n] = hv
+                                rle_w[n] = wv
+                            elif c == 110 and results:
+                                if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
+                                        and buf[p + 3] == 108):
+                                    status = 5
+                                    break
+                                p += 4
+                            else:
+                                status = 5
+                                break
+                        # ---- after a field value
+                        p = _ws(buf, p, end)
+                        if p < end and buf[p] == 44:
+                            p = _ws(buf, p + 1, end)
+                            continue
+                        if p < end and buf[p] == 125:
+                            p += 1
+                            break
+                        status = 1
+                        break
+                if status != 0:
+                    break
+                need = 12 if results else 15   # image_id, category_id, segmentation (+ id)
+                if results:
+                    seen |= 1
+                if (seen & need) != need:
+                    status = 9
+                    break
+                soff[n + 1] = nsb
+                loff[n + 1] = nlc
+                n += 1
+                p = _ws(buf, p, end)
+                if p < end and buf[p] == 44:
+                    p = _ws(buf, p + 1, end)
+                    continue
+                if p < end and buf[p] == 93:
+                    p += 1
+                    break
+                status = 1
+                break
+        if status != 0:
+            break
+        p = _ws(buf, p, end)
+        phase = 3 if results else 2
+    return (status, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
+            rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
+            slow_t, slow_i, slow_a, slow_b, ns)
+
+
+class ScanResult:
+    """Columns of one scanned file (see :func:`scan_coco`); attributes are numpy arrays."""
+
+    __slots__ = ("n", "images_span", "categories_span", "ann_id", "image_id", "category_id", "iscrowd",
+                 "area", "score", "bbox", "has_bbox", "seg_kind", "n_rings", "rle_h", "rle_w",
+                 "str_offsets", "str_bytes", "list_offsets", "list_counts", "ring_vals", "coords")
+
+
+def scan_coco(buf: np.ndarray, results: bool = False):
+    """Scan a COCO instances file (or a results list) into annotation columns.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8
+        The file's bytes (no BOM).
+    results : bool
+        True for a results file (a top-level list of annotations: ``id`` and ``iscrowd`` are
+        ignored, ``segmentation`` may be absent or ``null``, ``ann_id`` is 1..n).
+
+    Returns
+    -------
+    (status, where, result) : int, int, ScanResult or None
+        ``status`` 0 and a :class:`ScanResult` when the scanner understood the whole file; else
+        a bail code (:data:`BAIL_REASONS`) and the byte offset where it stopped, and ``None``.
+        ``result.images_span`` / ``categories_span`` are (start, end) byte offsets of the two
+        sections' JSON lists (-1 in results mode). Per-annotation arrays are in file order;
+        ``str_offsets`` / ``list_offsets`` (n + 1) index ``str_bytes`` (compressed RLE text,
+        escapes resolved) and ``list_counts`` (int64); ``n_rings`` per annotation and
+        ``ring_vals`` (numbers per ring) index ``coords``.
+
+    Examples
+    --------
+    >>> s = (b'{"images": [], "categories": [], "annotations": [{"id": 7, "image_id": 1, '
+    ...      b'"category_id": 2, "segmentation": [[1, 2, 3.5, 4, 5, 6]]}]}')
+    >>> status, _, r = scan_coco(np.frombuffer(s, np.uint8))
+    >>> status, r.ann_id, r.coords
+    (0, array([7]), array([1. , 2. , 3.5, 4. , 5. , 6. ]))
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    nb = buf.shape[0]
+    cap_a = max(16, nb // 400)
+    cap_v = max(64, nb // 7)
+    out = _scan(buf, bool(results), cap_a, cap_v, _POW10, _P5_HI, _P5_LO)
+    (status, where, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
+     rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
+     slow_t, slow_i, slow_a, slow_b, ns) = out
+    if status != 0:
+        return int(status), int(where), None
+    coords = coords[:nv]
+    area = area[:n]
+    score = score[:n]
+    bbox = bbox[:4 * n]
+    if ns:
+        raw = buf
+        tgt = {_T_COORD: coords, _T_AREA: area, _T_SCORE: score, _T_BBOX: bbox}
+        for t, i, a, b in zip(slow_t[:ns].tolist(), slow_i[:ns].tolist(), slow_a[:ns].tolist(),
+                              slow_b[:ns].tolist()):
+            v = float(raw[a:b].tobytes())
+            if t != _T_COORD and not np.isfinite(v):
+                return 4, int(a), None   # out-of-range scalar: let the slow path judge it
+            tgt[t][i] = v
+    r = ScanResult()
+    r.n = int(n)
+    r.images_span = (int(spans[0]), int(spans[1]))
+    r.categories_span = (int(spans[2]), int(spans[3]))
+    r.ann_id = ann_id[:n]
+    r.image_id = img[:n]
+    r.category_id = cat[:n]
+    r.iscrowd = crowd[:n]
+    r.area = area
+    r.score = score
+    r.bbox = bbox.reshape(n, 4)
+    r.has_bbox = has_bb[:n].view(np.bool_)
+    r.seg_kind = seg_kind[:n]
+    r.n_rings = n_rings[:n]
+    r.rle_h = rle_h[:n]
+    r.rle_w = rle_w[:n]
+    r.str_offsets = soff[:n + 1]
+    r.str_bytes = sbytes[:nsb]
+    r.list_offsets = loff[:n + 1]
+    r.list_counts = lcounts[:nlc]
+    r.ring_vals = ring_vals[:nr]
+    r.coords = coords
+    return 0, int(where), r
+
+
+def parse_float(text: bytes) -> float | None:
+    """Parse one JSON number with the scanner's converter (exact or ``None`` when it would defer).
+
+    Examples
+    --------
+    >>> parse_float(b"1605.7768999999985") == 1605.7768999999985
+    True
+    """
+    buf = np.frombuffer(text, np.uint8)
+    v, q, code = _num(buf, 0, buf.shape[0], _POW10, _P5_HI, _P5_LO, np.zeros(1, np.uint64))
+    if code != 0 or q != buf.shape[0]:
+        return None
+    return float(v)
