@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic"]
+__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "sigint_deferred"]
 
 
 def _umask() -> int:
@@ -38,10 +40,11 @@ def atomic_path(final, fsync: bool = True):
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=str(final.parent))
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = None
     try:
+        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=str(final.parent))
+        tmp = Path(name)
+        os.close(fd)
         yield tmp
         if fsync:
             with open(tmp, "rb+") as f:
@@ -49,7 +52,8 @@ def atomic_path(final, fsync: bool = True):
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, final)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
 
 
@@ -67,3 +71,30 @@ def write_json_atomic(final, obj, **dump_kwargs) -> Path:
             json.dump(obj, f, **dump_kwargs)
             f.write("\n")
     return Path(final)
+
+
+@contextmanager
+def sigint_deferred():
+    """Hold Ctrl-C (SIGINT) while a long compiled kernel runs; raise it when the block ends.
+
+    A ``KeyboardInterrupt`` raised while a Numba kernel is calling back into Python can crash
+    the process (numba/numba#2324). Inside this block SIGINT only sets a flag; on leaving it the
+    usual ``KeyboardInterrupt`` is raised if Ctrl-C was pressed. Signal handlers belong to the
+    main thread, so elsewhere this does nothing.
+
+    Examples
+    --------
+    >>> with sigint_deferred():
+    ...     pass
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pressed:
+        raise KeyboardInterrupt

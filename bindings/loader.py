@@ -105,6 +105,7 @@ import msgspec
 import numpy as np
 
 from .dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING, Dataset
+from ._io import sigint_deferred
 from .errors import InputError, Warnings
 
 __all__ = ["load", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD"]
@@ -424,7 +425,8 @@ _use_scanner = True   # tests turn it off to compare both paths
 def _decode_fast(data: bytes, name: str, results: bool):
     """The Numba scanner's path; None when it bails (the msgspec path then decides)."""
     from .engine.jsonscan import BAIL_REASONS, scan_coco
-    status, where, r = scan_coco(np.frombuffer(data, np.uint8), results)
+    with sigint_deferred():  # Ctrl-C inside the scanner could crash it: delivered once it returns
+        status, where, r = scan_coco(np.frombuffer(data, np.uint8), results)
     if status != 0:
         log.debug("%s: fast scanner bailed at byte %d (%s); using the msgspec path", name, where,
                   BAIL_REASONS.get(status, status))

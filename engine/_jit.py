@@ -7,7 +7,10 @@
   (pynndescent removed theirs after segfaults).
 * ``fastmath`` is off everywhere: masks and IoUs must equal pycocotools' to the last bit.
 * ``NUMBA_BOUNDSCHECK=1`` in the environment turns Numba's bounds checking on for every
-  kernel (used by the reliability tests); nothing here overrides it.
+  kernel (used by the reliability tests); nothing here overrides it. Numba's disk cache does
+  not key on it, in either direction: run bounds-checked code with a fresh
+  ``NUMBA_CACHE_DIR`` (tests/test_boundscheck.py does), or it reuses unchecked kernels and
+  leaves checked ones behind for normal runs.
 
 Thread count: :func:`set_threads` wraps ``numba.set_num_threads`` and clamps to the
 configured maximum (``NUMBA_NUM_THREADS``).

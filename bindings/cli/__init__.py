@@ -23,7 +23,8 @@ __all__ = ["main", "build_parser"]
 
 log = logging.getLogger("cocodiff")
 
-_COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth"]
+_COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth",
+                    "cocodiff.cli.report"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input or usage).
+    """Run the CLI; returns the exit status (0 ok, 1 internal error, 2 bad input or usage,
+    130 interrupted).
+
+    Ctrl-C (``KeyboardInterrupt``) prints one line ``cocodiff: interrupted`` on stderr and
+    returns 130, without a traceback (``compare`` writes its outputs to a temporary file
+    renamed into place, so none is left half-written under its final name).
+
+    Examples
+    --------
+    >>> from cocodiff.cli import main
+    >>> main(["stats", "data/coco2017_subsets/tinycoco_instances_val2017.json", "--json"])  # doctest: +SKIP
+    0
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("cocodiff: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv=None) -> int:
+    """The CLI proper (see :func:`main`), Ctrl-C not handled.
 
     Examples
     --------
