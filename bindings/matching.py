@@ -87,8 +87,9 @@ import numpy as np
 from ._io import atomic_path, write_json_atomic
 from .engine._jit import get_threads, set_threads
 from .engine.assign import assign
-from .engine.boundary import _biou_chunks, _biou_range, dilation_for
-from .engine.relate import (_cost_bounds, _facts_range, _measures_range, _pair_cost_bounds, best_cover,
+from .engine.boundary import _biou_range, dilation_for
+from .engine.chunks import pair_cost_bounds
+from .engine.relate import (_cost_bounds, _facts_range, _measures_range, best_cover,
                             candidate_pairs, run_starts)
 
 __all__ = ["compare", "Comparison", "RELATIONS"]
@@ -260,7 +261,7 @@ def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
     inter = np.empty(k, np.int64)
     iou = np.empty(k, np.float64)
     iou_plain = np.empty(k, np.float64)
-    bounds = _pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
+    bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
     _run_chunks(nt, _measures_range, bounds, counts, offsets, pa, pb, np.ascontiguousarray(crowd, dtype=np.uint8),
                 area, first, last, z, ylo, yhi, pos, inter, iou, iou_plain)
     return inter, iou, iou_plain
@@ -268,7 +269,7 @@ def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
 
 def _boundary_threaded(nt, counts, offsets, pa, pb, h, w, d, ext):
     out = np.empty(pa.shape[0])
-    bounds = _biou_chunks(offsets, pa, pb, _n_chunks(nt))
+    bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
     _run_chunks(nt, _biou_range, bounds, counts, offsets, pa, pb, h, w, d, ext, out)
     return out
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chunks import pair_cost_bounds
 from ._jit import parallel, prange, serial
 
 __all__ = ["dilation_for", "boundary_iou_pairs", "boundary_rle_mask"]
@@ -364,30 +365,10 @@ def _biou_serial(counts, offsets, pa, pb, h, w, d, ext):
     return out
 
 
-@serial
-def _biou_chunks(offsets, pa, pb, n_chunks):
-    """Contiguous pair ranges of about equal cost (runs of both masks + a constant)."""
-    k = pa.shape[0]
-    cost = np.empty(k + 1, np.int64)
-    cost[0] = 0
-    for t in range(k):
-        a = pa[t]
-        b = pb[t]
-        cost[t + 1] = cost[t] + (offsets[a + 1] - offsets[a]) + (offsets[b + 1] - offsets[b]) + 8
-    if n_chunks > k:
-        n_chunks = max(k, 1)
-    bounds = np.empty(n_chunks + 1, np.int64)
-    for c in range(n_chunks + 1):
-        bounds[c] = np.searchsorted(cost, (cost[k] * c) // n_chunks)
-    bounds[0] = 0
-    bounds[n_chunks] = k
-    return bounds
-
-
 @parallel
 def _biou_parallel(counts, offsets, pa, pb, h, w, d, ext):
     out = np.empty(pa.shape[0])
-    bounds = _biou_chunks(offsets, pa, pb, 256)
+    bounds = pair_cost_bounds(offsets, pa, pb, 256)
     for c in prange(bounds.shape[0] - 1):
         _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, bounds[c], bounds[c + 1])
     return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chunks import pair_cost_bounds
 from ._jit import parallel, prange, serial
 
 __all__ = ["iou_matrix", "pair_intersections", "pair_intersections_parallel",
@@ -378,28 +379,6 @@ def pair_intersections(counts, offsets, pa, pb, h=None):
     return out
 
 
-@serial
-def _chunk_bounds(offsets, pa, pb, n_chunks):
-    """Split pairs into n_chunks contiguous ranges of about equal cost (runs of both masks)."""
-    k = pa.shape[0]
-    cost = np.empty(k + 1, np.int64)
-    cost[0] = 0
-    for t in range(k):
-        a = pa[t]
-        b = pb[t]
-        cost[t + 1] = cost[t] + (offsets[a + 1] - offsets[a]) + (offsets[b + 1] - offsets[b]) + 1
-    if n_chunks > k:
-        n_chunks = max(k, 1)
-    bounds = np.empty(n_chunks + 1, np.int64)
-    total = cost[k]
-    for c in range(n_chunks + 1):
-        target = (total * c) // n_chunks
-        bounds[c] = np.searchsorted(cost, target)
-    bounds[0] = 0
-    bounds[n_chunks] = k
-    return bounds
-
-
 @parallel
 def pair_intersections_parallel(counts, offsets, pa, pb, h=None):
     """:func:`pair_intersections` over threads, in cost-balanced chunks; same output.
@@ -414,7 +393,7 @@ def pair_intersections_parallel(counts, offsets, pa, pb, h=None):
     _check_pairs(offsets, pa, pb)
     summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
     out = np.zeros(pa.shape[0], np.int64)
-    bounds = _chunk_bounds(offsets, pa, pb, _N_CHUNKS)
+    bounds = pair_cost_bounds(offsets, pa, pb, _N_CHUNKS, 1)
     nc = bounds.shape[0] - 1
     for c in prange(nc):
         _pair_inter_range(counts, offsets, pa, pb, summ, out, bounds[c], bounds[c + 1])
@@ -485,7 +464,7 @@ def pair_iou_parallel(counts, offsets, pa, pb, crowd, h=None):
         raise ValueError("crowd must have one entry per pair")
     summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
     out = np.zeros(pa.shape[0], np.float64)
-    bounds = _chunk_bounds(offsets, pa, pb, _N_CHUNKS)
+    bounds = pair_cost_bounds(offsets, pa, pb, _N_CHUNKS, 1)
     nc = bounds.shape[0] - 1
     for c in prange(nc):
         _pair_iou_range(counts, offsets, pa, pb, crowd, summ, out, bounds[c], bounds[c + 1])

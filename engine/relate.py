@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chunks import pair_cost_bounds
 from ._jit import parallel, prange, serial
 from .boundary import _extent
 from .iou import _c_loop, _inter_clipped
@@ -352,25 +353,6 @@ def _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, y
             iou[k] = iou_plain[k]
 
 
-@serial
-def _pair_cost_bounds(offsets, pa, pb, n_chunks):
-    k = pa.shape[0]
-    cost = np.empty(k + 1, np.int64)
-    cost[0] = 0
-    for t in range(k):
-        a = pa[t]
-        b = pb[t]
-        cost[t + 1] = cost[t] + (offsets[a + 1] - offsets[a]) + (offsets[b + 1] - offsets[b]) + 8
-    if n_chunks > k:
-        n_chunks = max(k, 1)
-    bounds = np.empty(n_chunks + 1, np.int64)
-    for c in range(n_chunks + 1):
-        bounds[c] = np.searchsorted(cost, (cost[k] * c) // n_chunks)
-    bounds[0] = 0
-    bounds[n_chunks] = k
-    return bounds
-
-
 def _pair_measures(counts, offsets, pa, pb, crowd, area, facts):
     """Body of :func:`pair_measures` (serial / ``prange`` twins)."""
     first, last, z, ylo, yhi, pos = facts
@@ -378,7 +360,7 @@ def _pair_measures(counts, offsets, pa, pb, crowd, area, facts):
     inter = np.empty(k, np.int64)
     iou = np.empty(k, np.float64)
     iou_plain = np.empty(k, np.float64)
-    bounds = _pair_cost_bounds(offsets, pa, pb, 256)
+    bounds = pair_cost_bounds(offsets, pa, pb, 256)
     for c in prange(bounds.shape[0] - 1):
         _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                         iou_plain, bounds[c], bounds[c + 1])
