@@ -21,6 +21,7 @@ _LAZY = {
     "Dataset": ("cocodiff.dataset", "Dataset"),
     "InputError": ("cocodiff.errors", "InputError"),
     "stats": ("cocodiff.statistics", "stats"),
+    "geometry": ("cocodiff.geometry", None),
     "compare": ("cocodiff.matching", "compare"),
     "mask": ("cocodiff.mask", None),
 }

@@ -80,7 +80,7 @@ def _per_class_counts(ds: Dataset, ids: np.ndarray) -> dict:
     }
 
 
-def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None) -> dict:
+def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None, validity: bool = False) -> dict:
     """Count the comparison table over one or more datasets.
 
     Parameters
@@ -94,6 +94,9 @@ def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None) -> dic
     raster_areas : list of ndarray, optional
         One array of pixel areas per dataset (any order); adds ``raster_very_small``,
         ``raster_small``, ``raster_medium``, ``raster_large`` with the same thresholds.
+    validity : bool
+        Add the outline diagnostics of :func:`cocodiff.geometry.outline_diagnostics` (shapely):
+        ``degenerate_rings``, ``self_intersecting_rings``, ``invalid_instances``.
 
     Returns
     -------
@@ -116,6 +119,11 @@ def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None) -> dic
             raise ValueError("raster_areas needs one array per dataset")
         for row, ra in zip(rows, raster_areas):
             row.update(_size_counts(ra, "raster_"))
+    if validity:
+        from .geometry import outline_diagnostics
+        for row, d in zip(rows, datasets):
+            diag = outline_diagnostics(d)
+            row.update({k: diag[k] for k in ("degenerate_rings", "self_intersecting_rings", "invalid_instances")})
     out = {"datasets": rows}
     ids = np.unique(np.concatenate([d.cat_id for d in datasets]
                                    + [d.category_id for d in datasets]).astype(np.int64))
@@ -155,6 +163,9 @@ _LABELS = [
     ("raster_small", "small, mask pixels (< 32^2)"),
     ("raster_medium", "medium, mask pixels"),
     ("raster_large", "large, mask pixels (>= 96^2)"),
+    ("degenerate_rings", "rings with < 3 points"),
+    ("self_intersecting_rings", "self-intersecting rings"),
+    ("invalid_instances", "invalid outlines (instances)"),
 ]
 
 

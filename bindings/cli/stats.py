@@ -17,7 +17,7 @@ def _run_cli(args) -> int:
     if args.raster_area:
         from ..rasterize import raster_areas
         raster = [raster_areas(d, threads=args.threads) for d in datasets]
-    res = stats(*datasets, per_class=args.per_class, raster_areas=raster)
+    res = stats(*datasets, per_class=args.per_class, raster_areas=raster, validity=args.validity)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -60,6 +60,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--raster-area", action="store_true",
                    help="also count the size buckets on rasterised mask pixels (pycocotools' masks), "
                         "beside the ones on the files' area field; they differ near the bounds")
+    p.add_argument("--validity", action="store_true",
+                   help="also count outline problems with shapely: rings with < 3 points, "
+                        "self-intersecting rings, invalid instance outlines")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="Numba threads for --raster-area (default: all cores)")
     p.add_argument("--no-cache", action="store_true",
