@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import shapely
-from pycocotools import mask as maskUtils
 
 import cocodiff
 from cocodiff.geometry import from_shapely, geometric_iou, outline_diagnostics, to_shapely
