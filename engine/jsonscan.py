@@ -745,7 +745,6 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
     ns = 0
     status = 0
     p = _ws(buf, 0, end)
-    ann_start = -1
     top_seen = 0
     # ------------------------------------------------------------ top level
     if results:
@@ -753,7 +752,6 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
             return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
                     rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
                     slow_t, slow_i, slow_a, slow_b, ns)
-        ann_start = p
     else:
         if p >= end or buf[p] != 123:
             return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
@@ -798,7 +796,6 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
                     status = 10
                     break
             if which == 2:
-                ann_start = p
                 phase = 0
                 continue
             q = _skip_value(buf, p, end, which == 0, pow10, p5hi, p5lo, bits, stack)

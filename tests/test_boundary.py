@@ -94,7 +94,6 @@ def test_pairs_vs_skimage(parallel):
 
 
 def test_default_dilation_and_identity():
-    rng = np.random.default_rng(1)
     h, w = 60, 80   # d = 2
     m1 = np.zeros((h, w), np.uint8); m1[10:40, 20:70] = 1
     m2 = np.zeros((h, w), np.uint8); m2[12:41, 18:66] = 1
