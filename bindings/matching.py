@@ -659,6 +659,9 @@ def _to_arrow(cols, presorted=False):
             mask = _take(~(has_a & has_b), order)
         if typ == "bool":
             v = v.astype(bool) if v.dtype != np.int8 else (v == 1)
+        elif typ == "float64":  # undefined measures (no counterpart, 0/0) are nulls, not NaN
+            undefined = np.isnan(v)
+            mask = undefined if mask is None else (mask | undefined)
         out[name] = pa.array(v, mask=mask) if mask is not None and mask.any() else pa.array(v)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pycocotools import mask as mu
@@ -654,3 +655,19 @@ def test_group_ids_do_not_depend_on_batching(tmp_path):
     assert first == list(range(len(first)))                    # numbered by first appearance
     import pandas as pd
     pd.testing.assert_frame_equal(whole, parts, check_exact=True)
+
+
+def test_undefined_measures_are_nulls_not_nan():
+    """Rows without a counterpart carry SQL nulls (DuckDB/pandas see missing, not NaN)."""
+    import pyarrow.compute as pc
+
+    res = cocodiff.compare(str(DATA / "coco2014_val100" / "instances_val2014_100.json"),
+                           str(DATA / "derived" / "val2014_100_fakesegm_as_annotations.json"))
+    t = res.table
+    one_sided = pc.is_in(t.column("relation"), value_set=pa.array(["removed", "added"]))
+    n = pc.sum(one_sided).as_py()
+    assert n > 0
+    for name in ("iou", "iou_plain", "boundary_iou", "bbox_shift"):
+        col = t.column(name)
+        assert pc.sum(pc.and_(one_sided, pc.is_null(col))).as_py() == n
+        assert not pc.any(pc.is_nan(pc.drop_null(col))).as_py()
