@@ -5,7 +5,7 @@ Quick start::
     import cocodiff
     a = cocodiff.load("instances_val2017.json")
     b = cocodiff.load("sama_coco_val.zip")
-    print(cocodiff.stats(a, b))
+    table = cocodiff.stats(a, b)      # plain dict: the Sama-COCO rows for A and B
 
 ``from cocodiff import mask as maskUtils`` is a drop-in for ``pycocotools.mask``.
 """
