@@ -808,12 +808,20 @@ def write_pair(out_dir, scale="tiny", seed=0, b_parts=1):
     else:
         pb = out / "b.zip"
         edges = np.linspace(0, bd.n_img, b_parts + 1).round().astype(int)
-        with atomic_path(pb) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-            for j in range(b_parts):
-                info = zipfile.ZipInfo(f"b_part{j:02d}.json", date_time=(2017, 9, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                z.writestr(info, bd.coco_bytes("b", int(edges[j]), int(edges[j + 1])),
-                           compresslevel=1)
+        with atomic_path(pb) as tmp, open(tmp, "wb") as f:
+            z = zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+            try:
+                for j in range(b_parts):
+                    info = zipfile.ZipInfo(f"b_part{j:02d}.json", date_time=(2017, 9, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    z.writestr(info, bd.coco_bytes("b", int(edges[j]), int(edges[j + 1])),
+                               compresslevel=1)
+            except BaseException:
+                # Abandon the archive (atomic_path deletes it): after a Ctrl-C inside a member,
+                # ZipFile.close() -- also run by its __del__ -- raises over the KeyboardInterrupt.
+                z.fp = None
+                raise
+            z.close()
     pt = out / "truth.json"
     write_bytes_atomic(pt, bd.truth_bytes())
     dt = time.perf_counter() - t0
