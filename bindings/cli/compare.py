@@ -73,12 +73,21 @@ def add_cli(subparsers):
     """
     p = subparsers.add_parser("compare", help="instance-by-instance correspondence of two annotation sets",
                               description="Relate every instance of A to B: matched, split, merged, "
-                                          "class_changed, removed, added. Writes matches.parquet + summary.json.")
-    p.add_argument("a", help="reference annotation file (A)")
-    p.add_argument("b", help="other annotation file (B)")
-    p.add_argument("-o", "--output", required=True, help="output directory")
-    p.add_argument("--iou-threshold", type=float, default=0.5)
-    p.add_argument("--cover-threshold", type=float, default=0.5)
+                                          "class_changed, removed, added. Writes matches.parquet + summary.json.",
+                              epilog="examples:\n"
+                                     "  cocodiff compare instances_val2017.json sama-coco-val.zip -o out/\n"
+                                     "  cocodiff compare A.json B.json -o out/ --iou-threshold 0.75 --greedy\n"
+                                     "  duckdb -c \"SELECT relation, count(*) FROM 'out/matches.parquet' GROUP BY 1\"",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
+    p.add_argument("b", help="the other annotation set B (e.g. Sama-COCO), same forms as A")
+    p.add_argument("-o", "--output", required=True, help="output folder for matches.parquet and summary.json")
+    p.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+                   help="same-class pairs with IoU >= T can be matched one-to-one; different-class "
+                        "pairs with IoU >= T are class_changed (default: 0.5)")
+    p.add_argument("--cover-threshold", type=float, default=0.5, metavar="C",
+                   help="a part counts inside a whole (split / merged) when intersection / part "
+                        "area >= C (default: 0.5)")
     p.add_argument("--greedy", action="store_true", help="pycocotools greedy matching instead of optimal")
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
     p.add_argument("--no-cache", action="store_true",
