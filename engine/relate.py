@@ -13,7 +13,7 @@ from ._jit import parallel, prange, serial
 from .boundary import _extent
 from .iou import _c_loop, _inter_clipped
 
-__all__ = ["rle_extents", "rle_extents_parallel", "candidate_pairs", "run_starts", "best_cover", "mask_facts",
+__all__ = ["rle_extents", "candidate_pairs", "run_starts", "best_cover", "mask_facts",
            "pair_measures"]
 
 
@@ -33,21 +33,6 @@ def rle_extents(counts, offsets, h):
     n = offsets.shape[0] - 1
     out = np.zeros((n, 4), np.int64)
     for i in range(n):
-        x0, x1, y0, y1 = _extent(counts, offsets[i], offsets[i + 1], h[i])
-        if x0 >= 0:
-            out[i, 0] = x0
-            out[i, 1] = y0
-            out[i, 2] = x1 + 1
-            out[i, 3] = y1 + 1
-    return out
-
-
-@parallel
-def rle_extents_parallel(counts, offsets, h):
-    """Multi-threaded :func:`rle_extents` (identical output)."""
-    n = offsets.shape[0] - 1
-    out = np.zeros((n, 4), np.int64)
-    for i in prange(n):
         x0, x1, y0, y1 = _extent(counts, offsets[i], offsets[i + 1], h[i])
         if x0 >= 0:
             out[i, 0] = x0
