@@ -801,31 +801,21 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
     if empty.any():
         j = _first(empty)
         raise InputError("empty segmentation list", names[src[j]], ann_id[j], "segmentation")
-    inst_ring_offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(n_rings, out=inst_ring_offsets[1:])
-    n_r = int(inst_ring_offsets[-1])
-    if not (n_r == len(ring_vals) and (r0 == inst_ring_offsets[:-1]).all()):
-        ring_idx = np.arange(n_r, dtype=np.int64) + np.repeat(r0 - inst_ring_offsets[:-1], n_rings)
-        val_off = np.zeros(len(ring_vals) + 1, np.int64)
-        np.cumsum(ring_vals, out=val_off[1:])
-        from .engine.ragged import gather_ragged
-        coords, _ = gather_ragged(coords, val_off, ring_idx)
-        ring_vals = ring_vals[ring_idx]
+    from .engine.ragged import polygon_layout
+    coords, ring_vals, inst_ring_offsets, ring_offsets, first_odd, first_bad = polygon_layout(
+        coords, ring_vals, r0, n_rings, MAX_ABS_COORD)
 
     def ring_owner(r):
         i = int(np.searchsorted(inst_ring_offsets, r, side="right") - 1)
         return i, int(r - inst_ring_offsets[i])
 
-    odd = (ring_vals % 2) != 0
-    if odd.any():
-        r = _first(odd)
+    if first_odd >= 0:
+        r = first_odd
         i, k = ring_owner(r)
         raise InputError(f"ring has an odd number of coordinates ({ring_vals[r]})", names[src[i]], ann_id[i],
                          f"segmentation[{k}]")
-    absmax = max(float(coords.max()), -float(coords.min())) if coords.size else 0.0
-    if not absmax <= MAX_ABS_COORD:  # NaN-aware: NaN/inf/huge all fail
-        bad = ~(np.abs(coords) <= MAX_ABS_COORD)
-        q = _first(bad)
+    if first_bad >= 0:  # NaN, inf or huge
+        q = first_bad
         val_off = np.concatenate([[0], np.cumsum(ring_vals)])
         r = int(np.searchsorted(val_off, q, side="right") - 1)
         i, k = ring_owner(r)
@@ -848,8 +838,6 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         log.warning("%d polygon ring(s) with fewer than 3 points kept (e.g. %s)", len(rs),
                     warnings.examples["degenerate_ring"][0])
     xy = coords.reshape(-1, 2)
-    ring_offsets = np.zeros(len(ring_vals) + 1, np.int64)
-    np.cumsum(ring_vals // 2, out=ring_offsets[1:])
 
     tick("RLE")
     # ---------------- RLE

@@ -24,7 +24,10 @@ Segmentation kinds (``seg_kind``): :data:`SEG_POLYGON`, :data:`SEG_RLE_STRING`,
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba import types
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from ._jit import serial
 
@@ -120,7 +123,7 @@ def _clz(x):
 
 
 @serial
-def _eisel_lemire(w, q, p5hi, p5lo):
+def _eisel_lemire(w, q):
     """w * 10**q correctly rounded to a double (w != 0). Returns (bits, ok)."""
     if q < _Q_MIN or q > _Q_MAX:
         return np.uint64(0), False
@@ -128,10 +131,10 @@ def _eisel_lemire(w, q, p5hi, p5lo):
     exponent = (((152170 + 65536) * q) >> 16) + 1024 + 63
     lz = _clz(w)
     w = w << np.uint64(lz)
-    upper, lower = _mul128(w, p5hi[k])
+    upper, lower = _mul128(w, _P5_HI[k])
     one_ff = np.uint64(0x1FF)
     if (upper & one_ff) == one_ff and (lower + w) < lower:
-        mid2, plow = _mul128(w, p5lo[k])
+        mid2, plow = _mul128(w, _P5_LO[k])
         pmid = lower + mid2
         phigh = upper
         if pmid < lower:
@@ -177,13 +180,88 @@ _MUL1 = np.uint64(0x000F424000000064)   # 100 + (1000000 << 32)
 _MUL2 = np.uint64(0x0000271000000001)   # 1 + (10000 << 32)
 
 
+@intrinsic
+def _ptr(typingctx, arr):
+    """The data pointer of a C-contiguous array.
+
+    The scanner's helpers take the input and output buffers as raw pointers (plus lengths or
+    capacities): an array crossing a call boundary costs two atomic reference-count updates,
+    and in this byte-at-a-time code they were most of the run time. The caller keeps the
+    array alive (it is an argument or a local of the calling kernel for the whole call)."""
+    if not isinstance(arr, types.Array) or arr.layout != "C":
+        return None
+    sig = types.CPointer(arr.dtype)(arr)
+
+    def codegen(context, builder, sig, args):
+        return context.make_array(sig.args[0])(context, builder, args[0]).data
+
+    return sig, codegen
+
+
+@intrinsic
+def _load8(typingctx, ptr, idx):
+    """Bytes ``p..p+7`` behind a uint8 pointer as one little-endian uint64 (first byte lowest):
+    a single unaligned load. The caller guarantees ``p + 8 <= end`` (no bounds check)."""
+    sig = types.uint64(ptr, idx)
+
+    def codegen(context, builder, sig, args):
+        q = builder.gep(args[0], [args[1]])
+        return builder.load(builder.bitcast(q, ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
+
+
+@intrinsic
+def _as_float(typingctx, u):
+    """The float64 whose bits are the uint64 ``u``."""
+    sig = types.float64(types.uint64)
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+_LO_NIB = np.uint64(0x0F0F0F0F0F0F0F0F)
+
+
 @serial(inline="always")
-def _load8(buf, p):
-    """Bytes p..p+7 as a little-endian uint64 (first byte lowest)."""
-    return (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8)) | (np.uint64(buf[p + 2]) << np.uint64(16))
-            | (np.uint64(buf[p + 3]) << np.uint64(24)) | (np.uint64(buf[p + 4]) << np.uint64(32))
-            | (np.uint64(buf[p + 5]) << np.uint64(40)) | (np.uint64(buf[p + 6]) << np.uint64(48))
-            | (np.uint64(buf[p + 7]) << np.uint64(56)))
+def _short8(w):
+    """The number in the 8 bytes ``w`` when it is ``d+`` or ``d+.d+``, at most 7 characters,
+    ending inside the word: (ok, length, digits as an integer, number of fraction digits).
+
+    Per-byte digit test without borrows between bytes, so the position of the terminator (the
+    only link to the next number) is a few instructions from the load; the value is computed
+    off that chain. Leading zeros, an exponent or a longer number give ``ok = False``."""
+    lo = w & _LO_NIB
+    t = ((w & _HI_NIB) ^ _ASCII0) | ((lo + _SIX) & _HI_NIB)   # non-zero byte: not a digit
+    if t == 0:
+        return False, 0, np.uint64(0), 0
+    nd = np.int64(trailing_zeros(t)) >> 3
+    if nd == 0 or (nd > 1 and (w & np.uint64(0xFF)) == 48):
+        return False, 0, np.uint64(0), 0
+    ln = nd
+    nf = 0
+    dig = lo
+    if ((w >> np.uint64(8 * nd)) & np.uint64(0xFF)) == 46:
+        if nd >= 6:
+            return False, 0, np.uint64(0), 0
+        t2 = t & ~((np.uint64(1) << np.uint64(8 * nd + 8)) - np.uint64(1))
+        if t2 == 0:
+            return False, 0, np.uint64(0), 0
+        ln = np.int64(trailing_zeros(t2)) >> 3
+        nf = ln - nd - 1
+        if nf == 0:
+            return False, 0, np.uint64(0), 0
+        low = (np.uint64(1) << np.uint64(8 * nd)) - np.uint64(1)
+        dig = (lo & low) | ((lo >> np.uint64(8)) & ~low)
+    c = (w >> np.uint64(8 * ln)) & np.uint64(0xFF)
+    if c == 101 or c == 69:
+        return False, 0, np.uint64(0), 0
+    v = dig << np.uint64(8 * (8 - (ln - (1 if nf > 0 else 0))))
+    v = v * np.uint64(10) + (v >> np.uint64(8))
+    v = ((v & _MASK_A) * _MUL1 + ((v >> np.uint64(16)) & _MASK_A) * _MUL2) >> np.uint64(32)
+    return True, ln, v, nf
 
 
 @serial(inline="always")
@@ -204,32 +282,9 @@ def _digits8(w):
     return nd, v
 
 
-def _num_py(buf, p, end, pow10, p5hi, p5lo, bits):
-    """Strict JSON number at ``p``. Returns (value, end, code): 0 exact, 1 slow (convert the
-    text with a correctly rounded strtod), 2 not a JSON number."""
-    if p + 18 <= end:   # common short form -?d{1,7}(.d{1,7})? without exponent, 8 bytes at a time
-        q = p
-        ng = buf[q] == 45
-        if ng:
-            q += 1
-        nd, m = _digits8(_load8(buf, q))
-        if 0 < nd < 8 and not (nd > 1 and buf[q] == 48):
-            q += nd
-            e = 0
-            ok = True
-            if buf[q] == 46:
-                nd2, f = _digits8(_load8(buf, q + 1))
-                if 0 < nd2 < 8:
-                    m = m * _P10U[nd2] + f
-                    e = nd2
-                    q += 1 + nd2
-                else:
-                    ok = False
-            if ok and buf[q] != 101 and buf[q] != 69:
-                v = np.float64(m)   # m < 10**14: exact
-                if e > 0:
-                    v = v / pow10[e]
-                return (-v if ng else v), q, 0
+@serial
+def _num_general(buf, p, end):
+    """:func:`_num` for any JSON number (same return values)."""
     neg = False
     if p < end and buf[p] == 45:
         neg = True
@@ -292,20 +347,59 @@ def _num_py(buf, p, end, pow10, p5hi, p5lo, bits):
         return (-v if neg else v), p, 0
     if m <= np.uint64(9007199254740992) and -22 <= e10 <= 22:
         if e10 >= 0:
-            v = np.float64(m) * pow10[e10]
+            v = np.float64(m) * _POW10[e10]
         else:
-            v = np.float64(m) / pow10[-e10]
+            v = np.float64(m) / _POW10[-e10]
         return (-v if neg else v), p, 0
-    b, ok = _eisel_lemire(m, e10, p5hi, p5lo)
+    b, ok = _eisel_lemire(m, e10)
     if not ok:
         return 0.0, p, 1
-    bits[0] = b
-    v = bits.view(np.float64)[0]
+    v = _as_float(b)
     return (-v if neg else v), p, 0
 
 
-_num = serial(_num_py)                        # called
-_num_hot = serial(inline="always")(_num_py)   # inlined into the polygon loop
+def _num_py(buf, p, end):
+    """Strict JSON number at ``p``. Returns (value, end, code): 0 exact, 1 slow (convert the
+    text with a correctly rounded strtod), 2 not a JSON number.
+
+    The short forms are read here, anything else by :func:`_num_general`."""
+    if p + 18 <= end:   # short forms without exponent, 8 bytes at a time: -?d{1,7}(.d{1,7})?
+        q = p
+        ng = buf[q] == 45
+        if ng:
+            q += 1
+        w = _load8(buf, q)
+        ok, ln, m, e = _short8(w)
+        if ok:
+            v = np.float64(m)   # m < 10**7: exact, and so is the one division (Clinger)
+            if e > 0:
+                v = v / _POW10[e]
+            return (-v if ng else v), q + ln, 0
+        nd, m = _digits8(w)
+        if 0 < nd < 8 and not (nd > 1 and buf[q] == 48):
+            q += nd
+            e = 0
+            ok = True
+            if buf[q] == 46:
+                nd2, f = _digits8(_load8(buf, q + 1))
+                if 0 < nd2 < 8:
+                    m = m * _P10U[nd2] + f
+                    e = nd2
+                    q += 1 + nd2
+                else:
+                    ok = False
+            if ok and buf[q] != 101 and buf[q] != 69:
+                v = np.float64(m)   # m < 10**14: exact
+                if e > 0:
+                    v = v / _POW10[e]
+                return (-v if ng else v), q, 0
+    return _num_general(buf, p, end)
+
+
+_num = serial(_num_py)
+_num_inl = serial(inline="always")(_num_py)   # for the per-annotation scalars in _anns
+
+
 
 
 @serial
@@ -371,12 +465,14 @@ def _skip_string(buf, p, end, strict):
 
 
 @serial
-def _skip_value(buf, p, end, strict, pow10, p5hi, p5lo, bits, stack):
+def _skip_value(buf, p, end, strict):
     """Skip one JSON value at ``p`` (after whitespace). Returns its end, or -1.
 
     strict: validate everything (grammar, strings as in :func:`_skip_string`); else only track
-    strings and brackets (the caller validates the span some other way)."""
+    strings and brackets (the caller validates the span some other way). The open containers
+    are a bit stack (bit k set: level k is an object), at most :data:`MAX_DEPTH` deep."""
     depth = 0
+    objs = np.uint64(0)
     while True:
         p = _ws(buf, p, end)
         if p >= end:
@@ -384,9 +480,12 @@ def _skip_value(buf, p, end, strict, pow10, p5hi, p5lo, bits, stack):
         c = buf[p]
         # ---- a value
         if c == 123 or c == 91:
-            if depth >= stack.shape[0]:
+            if depth >= MAX_DEPTH:
                 return -1
-            stack[depth] = c
+            if c == 123:
+                objs |= np.uint64(1) << np.uint64(depth)
+            else:
+                objs &= ~(np.uint64(1) << np.uint64(depth))
             depth += 1
             p = _ws(buf, p + 1, end)
             if p >= end:
@@ -425,7 +524,7 @@ def _skip_value(buf, p, end, strict, pow10, p5hi, p5lo, bits, stack):
             if not ok:
                 return -1
         elif strict:
-            _, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
+            _, q, code = _num(buf, p, end)
             if code == 2:
                 return -1
             p = q
@@ -443,7 +542,7 @@ def _skip_value(buf, p, end, strict, pow10, p5hi, p5lo, bits, stack):
             if p >= end:
                 return -1
             c = buf[p]
-            top = stack[depth - 1]
+            top = 123 if (objs >> np.uint64(depth - 1)) & np.uint64(1) else 91
             if c == 44:
                 p = _ws(buf, p + 1, end)
                 if top == 123:
@@ -536,13 +635,21 @@ def _grow(a, need):
     return b
 
 
+_NEED_ANN = 1      # _anns' growth requests (bits): per-annotation columns,
+_NEED_COORDS = 2   # coordinates,
+_NEED_RINGS = 4    # ring lengths,
+_NEED_STR = 8      # compressed RLE bytes,
+_NEED_LIST = 16    # uncompressed RLE counts,
+_NEED_SLOW = 32    # slow-number spans
+
+
 @serial
-def _poly_seg(buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, slow_b, ns, pow10, p5hi, p5lo, bits):
+def _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr, slow_t, slow_i, slow_a, slow_b, scap, ns):
     """Polygon list at ``p`` ('['). Returns (status, p, nv, nr, ns, n_rings); status -2: grow the
-    arrays and call again (nothing is committed until status 0)."""
+    arrays and call again (nothing is committed until status 0). Output arrays are pointers
+    with their capacities (``ncap``, ``rcap``, ``scap``); a full one gives status ``-_NEED_*``."""
     p = _ws(buf, p + 1, end)
     nri = 0
-    ncap = coords.shape[0]
     if p < end and buf[p] == 93:
         return 0, p + 1, nv, nr, ns, 0
     while True:
@@ -554,15 +661,28 @@ def _poly_seg(buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, sl
             p += 1
         else:
             while True:
-                val, q, code = _num_hot(buf, p, end, pow10, p5hi, p5lo, bits)
+                if p + 18 <= end and nv < ncap:   # hot path: a short number and a comma
+                    w = _load8(buf, p)
+                    ok, ln, m, e = _short8(w)
+                    if ok and ((w >> np.uint64(8 * ln)) & np.uint64(0xFF)) == 44:
+                        v = np.float64(m)
+                        if e > 0:
+                            v = v / _POW10[e]
+                        coords[nv] = v
+                        nv += 1
+                        cnt += 1
+                        p += ln + 1
+                        continue
+                    p = _ws(buf, p, end)   # after '[' or ',': whitespace allowed
+                val, q, code = _num(buf, p, end)
                 if code == 2:
                     return 5, p, nv, nr, ns, nri
                 if nv >= ncap:
-                    return -2, p, nv, nr, ns, nri
+                    return -_NEED_COORDS, p, nv, nr, ns, nri
                 coords[nv] = val
                 if code == 1:
-                    if ns >= slow_t.shape[0]:
-                        return -2, p, nv, nr, ns, nri
+                    if ns >= scap:
+                        return -_NEED_SLOW, p, nv, nr, ns, nri
                     slow_t[ns] = _T_COORD
                     slow_i[ns] = nv
                     slow_a[ns] = p
@@ -584,8 +704,8 @@ def _poly_seg(buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, sl
                     p += 1
                     break
                 return 5, p, nv, nr, ns, nri
-        if nr >= ring_vals.shape[0]:
-            return -2, p, nv, nr, ns, nri
+        if nr >= rcap:
+            return -_NEED_RINGS, p, nv, nr, ns, nri
         ring_vals[nr] = cnt
         nr += 1
         nri += 1
@@ -599,8 +719,10 @@ def _poly_seg(buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, sl
 
 
 @serial
-def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, stack):
-    """RLE object at ``p`` ('{'). Returns (status, p, kind, h, w, nsb, nlc); status -2: grow."""
+def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
+    """RLE object at ``p`` ('{'). Returns (status, p, kind, h, w, nsb, nlc). ``sbytes`` /
+    ``lcounts`` are pointers with capacities ``sbcap`` / ``lccap``; a full one gives status
+    ``-_NEED_STR`` / ``-_NEED_LIST``."""
     p = _ws(buf, p + 1, end)
     rseen = 0
     kind = SEG_RLE_STRING
@@ -660,8 +782,8 @@ def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, st
                         p += 1
                     elif ch < 32 or ch >= 128:
                         return 7, p, kind, hv, wv, nsb, nlc
-                    if nsb >= sbytes.shape[0]:
-                        return -2, p, kind, hv, wv, nsb, nlc
+                    if nsb >= sbcap:
+                        return -_NEED_STR, p, kind, hv, wv, nsb, nlc
                     sbytes[nsb] = ch
                     nsb += 1
                     p += 1
@@ -675,8 +797,8 @@ def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, st
                         iv, q, ok = _int(buf, p, end)
                         if not ok:
                             return 6, p, kind, hv, wv, nsb, nlc
-                        if nlc >= lcounts.shape[0]:
-                            return -2, p, kind, hv, wv, nsb, nlc
+                        if nlc >= lccap:
+                            return -_NEED_LIST, p, kind, hv, wv, nsb, nlc
                         lcounts[nlc] = iv
                         nlc += 1
                         p = _ws(buf, q, end)
@@ -690,7 +812,7 @@ def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, st
             else:
                 return 6, p, kind, hv, wv, nsb, nlc
         else:
-            q = _skip_value(buf, p, end, True, pow10, p5hi, p5lo, bits, stack)
+            q = _skip_value(buf, p, end, True)
             if q < 0:
                 return 8, p, kind, hv, wv, nsb, nlc
             p = q
@@ -708,10 +830,225 @@ def _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc, pow10, p5hi, p5lo, bits, st
 
 
 @serial
-def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
-    end = buf.shape[0]
-    bits = np.zeros(1, np.uint64)
-    stack = np.empty(MAX_DEPTH, np.uint8)
+def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
+          ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings, rle_h, rle_w, soff, loff, acap,
+          coords, ncap, ring_vals, rcap, sbytes, sbcap, lcounts, lccap, slow_t, slow_i, slow_a, slow_b, scap):
+    """The annotations list from its first ``{`` to past its ``]``, into the output pointers.
+
+    Returns (status, p, n, nv, nr, nsb, nlc, ns, need). Status -2: an output is full (``need``
+    says which, as ``_NEED_*`` bits); ``p`` and the counts are then those at the start of the
+    annotation that did not fit, for the caller to grow the arrays and call again. Every output
+    is a pointer with its capacity: the arrays are reallocated only by the caller, so nothing in
+    this loop holds a reference-counted array (one per annotation and array used to cost more
+    than the parsing)."""
+    status = 0
+    need = 0
+    p0, nv0, nr0, nsb0, nlc0, ns0 = p, nv, nr, nsb, nlc, ns
+    while True:
+        if p >= end or buf[p] != 123:
+            status = 1
+            break
+        # ---------------- one annotation object
+        p0, nv0, nr0, nsb0, nlc0, ns0 = p, nv, nr, nsb, nlc, ns
+        if n >= acap:
+            status = -2
+            need = _NEED_ANN
+            break
+        crowd[n] = 0
+        area[n] = np.nan
+        score[n] = np.nan
+        has_bb[n] = 0
+        for k in range(4):
+            bbox[4 * n + k] = np.nan
+        seg_kind[n] = SEG_NULL
+        n_rings[n] = 0
+        rle_h[n] = 0
+        rle_w[n] = 0
+        ann_id[n] = n + 1
+        seen = 0
+        p = _ws(buf, p + 1, end)
+        if p < end and buf[p] == 125:
+            p += 1
+        else:
+            while True:
+                if p >= end or buf[p] != 34:
+                    status = 1
+                    break
+                ka, kb, p = _key(buf, p, end)
+                if kb < 0:
+                    status = 2
+                    break
+                p = _ws(buf, p, end)
+                if p >= end or buf[p] != 58:
+                    status = 1
+                    break
+                p = _ws(buf, p + 1, end)
+                f = _ann_key(buf, ka, kb, results)
+                if f != 0 and (seen & f) != 0:
+                    status = 2
+                    break
+                seen |= f
+                if f == 0:
+                    q = _skip_value(buf, p, end, True)
+                    if q < 0:
+                        status = 8
+                        break
+                    p = q
+                elif f == 2 or f == 4 or f == 8 or f == 16:
+                    iv, q, ok = _int(buf, p, end)
+                    if not ok:
+                        status = 3
+                        break
+                    p = q
+                    if f == 2:
+                        ann_id[n] = iv
+                    elif f == 4:
+                        img[n] = iv
+                    elif f == 8:
+                        cat[n] = iv
+                    else:
+                        crowd[n] = iv
+                elif f == 32 or f == 128:
+                    val, q, code = _num_inl(buf, p, end)
+                    if code == 2:
+                        status = 4
+                        break
+                    if code == 1:
+                        if ns >= scap:
+                            status = -2
+                            need = _NEED_SLOW
+                            break
+                        slow_t[ns] = _T_AREA if f == 32 else _T_SCORE
+                        slow_i[ns] = n
+                        slow_a[ns] = p
+                        slow_b[ns] = q
+                        ns += 1
+                    if val == 0.0:
+                        val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
+                    if f == 32:
+                        area[n] = val
+                    else:
+                        score[n] = val
+                    p = q
+                elif f == 64:
+                    if p < end and buf[p] == 110:
+                        if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
+                                and buf[p + 3] == 108):
+                            status = 4
+                            break
+                        p += 4
+                    else:
+                        if p >= end or buf[p] != 91:
+                            status = 4
+                            break
+                        p = _ws(buf, p + 1, end)
+                        for k in range(4):
+                            val, q, code = _num_inl(buf, p, end)
+                            if code == 2:
+                                status = 4
+                                break
+                            if code == 1:
+                                if ns >= scap:
+                                    status = -2
+                                    need = _NEED_SLOW
+                                    break
+                                slow_t[ns] = _T_BBOX
+                                slow_i[ns] = 4 * n + k
+                                slow_a[ns] = p
+                                slow_b[ns] = q
+                                ns += 1
+                            if val == 0.0:
+                                val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
+                            bbox[4 * n + k] = val
+                            p = _ws(buf, q, end)
+                            if p >= end or buf[p] != (93 if k == 3 else 44):
+                                status = 4
+                                break
+                            p = _ws(buf, p + 1, end)
+                        if status != 0:
+                            break
+                        has_bb[n] = 1
+                else:
+                    # ---------------- segmentation
+                    if p >= end:
+                        status = 5
+                        break
+                    c = buf[p]
+                    if c == 91:       # polygons
+                        seg_kind[n] = SEG_POLYGON
+                        st, q, nv2, nr2, ns2, nri = _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr,
+                                                              slow_t, slow_i, slow_a, slow_b, scap, ns)
+                        if st < 0:
+                            status = -2
+                            need = -st
+                            break
+                        if st != 0:
+                            status = st
+                            break
+                        p, nv, nr, ns = q, nv2, nr2, ns2
+                        n_rings[n] = nri
+                    elif c == 123:    # RLE object
+                        st, q, kind, hv, wv, nsb2, nlc2 = _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc)
+                        if st < 0:
+                            status = -2
+                            need = -st
+                            break
+                        if st != 0:
+                            status = st
+                            break
+                        p, nsb, nlc = q, nsb2, nlc2
+                        seg_kind[n] = kind
+                        rle_h[n] = hv
+                        rle_w[n] = wv
+                    elif c == 110 and results:
+                        if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
+                                and buf[p + 3] == 108):
+                            status = 5
+                            break
+                        p += 4
+                    else:
+                        status = 5
+                        break
+                # ---- after a field value
+                p = _ws(buf, p, end)
+                if p < end and buf[p] == 44:
+                    p = _ws(buf, p + 1, end)
+                    continue
+                if p < end and buf[p] == 125:
+                    p += 1
+                    break
+                status = 1
+                break
+        if status != 0:
+            break
+        req = 12 if results else 15   # image_id, category_id, segmentation (+ id)
+        if results:
+            seen |= 1
+        if (seen & req) != req:
+            status = 9
+            break
+        soff[n + 1] = nsb
+        loff[n + 1] = nlc
+        n += 1
+        p = _ws(buf, p, end)
+        if p < end and buf[p] == 44:
+            p = _ws(buf, p + 1, end)
+            continue
+        if p < end and buf[p] == 93:
+            p += 1
+            break
+        status = 1
+        break
+
+    if status == -2:
+        return status, p0, n, nv0, nr0, nsb0, nlc0, ns0, need
+    return status, p, n, nv, nr, nsb, nlc, ns, need
+
+
+@serial
+def _scan(data, results, cap_a, cap_v):
+    end = data.shape[0]
+    buf = _ptr(data)
     spans = np.full(4, -1, np.int64)   # images a, b; categories a, b
     # per annotation
     ann_id = np.empty(cap_a, np.int64)
@@ -798,7 +1135,7 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
             if which == 2:
                 phase = 0
                 continue
-            q = _skip_value(buf, p, end, which == 0, pow10, p5hi, p5lo, bits, stack)
+            q = _skip_value(buf, p, end, which == 0)
             if q < 0:
                 status = 8 if which == 0 else 1
                 break
@@ -838,11 +1175,16 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
             p += 1
         else:
             while True:
-                if p >= end or buf[p] != 123:
-                    status = 1
+                st, p, n, nv, nr, nsb, nlc, ns, need = _anns(
+                    buf, p, end, results, n, nv, nr, nsb, nlc, ns,
+                    _ptr(ann_id), _ptr(img), _ptr(cat), _ptr(crowd), _ptr(area), _ptr(score), _ptr(bbox),
+                    _ptr(has_bb), _ptr(seg_kind), _ptr(n_rings), _ptr(rle_h), _ptr(rle_w), _ptr(soff), _ptr(loff),
+                    ann_id.shape[0], _ptr(coords), coords.shape[0], _ptr(ring_vals), ring_vals.shape[0],
+                    _ptr(sbytes), sbytes.shape[0], _ptr(lcounts), lcounts.shape[0],
+                    _ptr(slow_t), _ptr(slow_i), _ptr(slow_a), _ptr(slow_b), slow_t.shape[0])
+                if st != -2:
                     break
-                # ---------------- one annotation object
-                if n >= ann_id.shape[0]:
+                if need & _NEED_ANN:
                     m2 = 2 * ann_id.shape[0] + 16
                     ann_id = _grow(ann_id, m2)
                     img = _grow(img, m2)
@@ -858,201 +1200,22 @@ def _scan(buf, results, cap_a, cap_v, pow10, p5hi, p5lo):
                     rle_w = _grow(rle_w, m2)
                     soff = _grow(soff, m2 + 1)
                     loff = _grow(loff, m2 + 1)
-                crowd[n] = 0
-                area[n] = np.nan
-                score[n] = np.nan
-                has_bb[n] = 0
-                for k in range(4):
-                    bbox[4 * n + k] = np.nan
-                seg_kind[n] = SEG_NULL
-                n_rings[n] = 0
-                rle_h[n] = 0
-                rle_w[n] = 0
-                ann_id[n] = n + 1
-                seen = 0
-                p = _ws(buf, p + 1, end)
-                if p < end and buf[p] == 125:
-                    p += 1
-                else:
-                    while True:
-                        if p >= end or buf[p] != 34:
-                            status = 1
-                            break
-                        ka, kb, p = _key(buf, p, end)
-                        if kb < 0:
-                            status = 2
-                            break
-                        p = _ws(buf, p, end)
-                        if p >= end or buf[p] != 58:
-                            status = 1
-                            break
-                        p = _ws(buf, p + 1, end)
-                        f = _ann_key(buf, ka, kb, results)
-                        if f != 0 and (seen & f) != 0:
-                            status = 2
-                            break
-                        seen |= f
-                        if f == 0:
-                            q = _skip_value(buf, p, end, True, pow10, p5hi, p5lo, bits, stack)
-                            if q < 0:
-                                status = 8
-                                break
-                            p = q
-                        elif f == 2 or f == 4 or f == 8 or f == 16:
-                            iv, q, ok = _int(buf, p, end)
-                            if not ok:
-                                status = 3
-                                break
-                            p = q
-                            if f == 2:
-                                ann_id[n] = iv
-                            elif f == 4:
-                                img[n] = iv
-                            elif f == 8:
-                                cat[n] = iv
-                            else:
-                                crowd[n] = iv
-                        elif f == 32 or f == 128:
-                            val, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
-                            if code == 2:
-                                status = 4
-                                break
-                            if code == 1:
-                                if ns >= slow_t.shape[0]:
-                                    slow_t = _grow(slow_t, ns + 1)
-                                    slow_i = _grow(slow_i, ns + 1)
-                                    slow_a = _grow(slow_a, ns + 1)
-                                    slow_b = _grow(slow_b, ns + 1)
-                                slow_t[ns] = _T_AREA if f == 32 else _T_SCORE
-                                slow_i[ns] = n
-                                slow_a[ns] = p
-                                slow_b[ns] = q
-                                ns += 1
-                            if val == 0.0:
-                                val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
-                            if f == 32:
-                                area[n] = val
-                            else:
-                                score[n] = val
-                            p = q
-                        elif f == 64:
-                            if p < end and buf[p] == 110:
-                                if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
-                                        and buf[p + 3] == 108):
-                                    status = 4
-                                    break
-                                p += 4
-                            else:
-                                if p >= end or buf[p] != 91:
-                                    status = 4
-                                    break
-                                p = _ws(buf, p + 1, end)
-                                for k in range(4):
-                                    val, q, code = _num(buf, p, end, pow10, p5hi, p5lo, bits)
-                                    if code == 2:
-                                        status = 4
-                                        break
-                                    if code == 1:
-                                        if ns >= slow_t.shape[0]:
-                                            slow_t = _grow(slow_t, ns + 1)
-                                            slow_i = _grow(slow_i, ns + 1)
-                                            slow_a = _grow(slow_a, ns + 1)
-                                            slow_b = _grow(slow_b, ns + 1)
-                                        slow_t[ns] = _T_BBOX
-                                        slow_i[ns] = 4 * n + k
-                                        slow_a[ns] = p
-                                        slow_b[ns] = q
-                                        ns += 1
-                                    if val == 0.0:
-                                        val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
-                                    bbox[4 * n + k] = val
-                                    p = _ws(buf, q, end)
-                                    if p >= end or buf[p] != (93 if k == 3 else 44):
-                                        status = 4
-                                        break
-                                    p = _ws(buf, p + 1, end)
-                                if status != 0:
-                                    break
-                                has_bb[n] = 1
-                        else:
-                            # ---------------- segmentation
-                            if p >= end:
-                                status = 5
-                                break
-                            c = buf[p]
-                            if c == 91:       # polygons
-                                seg_kind[n] = SEG_POLYGON
-                                while True:
-                                    st, q, nv2, nr2, ns2, nri = _poly_seg(
-                                        buf, p, end, coords, nv, ring_vals, nr, slow_t, slow_i, slow_a, slow_b,
-                                        ns, pow10, p5hi, p5lo, bits)
-                                    if st != -2:
-                                        break
-                                    coords = _grow(coords, 2 * coords.shape[0] + 64)
-                                    ring_vals = _grow(ring_vals, 2 * ring_vals.shape[0] + 64)
-                                    slow_t = _grow(slow_t, 2 * slow_t.shape[0] + 64)
-                                    slow_i = _grow(slow_i, 2 * slow_i.shape[0] + 64)
-                                    slow_a = _grow(slow_a, 2 * slow_a.shape[0] + 64)
-                                    slow_b = _grow(slow_b, 2 * slow_b.shape[0] + 64)
-                                if st != 0:
-                                    status = st
-                                    break
-                                p, nv, nr, ns = q, nv2, nr2, ns2
-                                n_rings[n] = nri
-                            elif c == 123:    # RLE object
-                                while True:
-                                    st, q, kind, hv, wv, nsb2, nlc2 = _rle_obj(buf, p, end, sbytes, nsb, lcounts, nlc,
-                                                                             pow10, p5hi, p5lo, bits, stack)
-                                    if st != -2:
-                                        break
-                                    sbytes = _grow(sbytes, 2 * sbytes.shape[0] + 64)
-                                    lcounts = _grow(lcounts, 2 * lcounts.shape[0] + 64)
-                                if st != 0:
-                                    status = st
-                                    break
-                                p, nsb, nlc = q, nsb2, nlc2
-                                seg_kind[n] = kind
-                                rle_h[n] = hv
-                                rle_w[n] = wv
-                            elif c == 110 and results:
-                                if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
-                                        and buf[p + 3] == 108):
-                                    status = 5
-                                    break
-                                p += 4
-                            else:
-                                status = 5
-                                break
-                        # ---- after a field value
-                        p = _ws(buf, p, end)
-                        if p < end and buf[p] == 44:
-                            p = _ws(buf, p + 1, end)
-                            continue
-                        if p < end and buf[p] == 125:
-                            p += 1
-                            break
-                        status = 1
-                        break
-                if status != 0:
-                    break
-                need = 12 if results else 15   # image_id, category_id, segmentation (+ id)
-                if results:
-                    seen |= 1
-                if (seen & need) != need:
-                    status = 9
-                    break
-                soff[n + 1] = nsb
-                loff[n + 1] = nlc
-                n += 1
-                p = _ws(buf, p, end)
-                if p < end and buf[p] == 44:
-                    p = _ws(buf, p + 1, end)
-                    continue
-                if p < end and buf[p] == 93:
-                    p += 1
-                    break
-                status = 1
-                break
+                if need & _NEED_COORDS:
+                    coords = _grow(coords, 2 * coords.shape[0] + 64)
+                if need & _NEED_RINGS:
+                    ring_vals = _grow(ring_vals, 2 * ring_vals.shape[0] + 64)
+                if need & _NEED_STR:
+                    sbytes = _grow(sbytes, 2 * sbytes.shape[0] + 64)
+                if need & _NEED_LIST:
+                    lcounts = _grow(lcounts, 2 * lcounts.shape[0] + 64)
+                if need & _NEED_SLOW:
+                    m3 = 2 * slow_t.shape[0] + 64
+                    slow_t = _grow(slow_t, m3)
+                    slow_i = _grow(slow_i, m3)
+                    slow_a = _grow(slow_a, m3)
+                    slow_b = _grow(slow_b, m3)
+            if st != 0:
+                status = st
         if status != 0:
             break
         p = _ws(buf, p, end)
@@ -1104,7 +1267,7 @@ def scan_coco(buf: np.ndarray, results: bool = False):
     nb = buf.shape[0]
     cap_a = max(16, nb // 400)
     cap_v = max(64, nb // 7)
-    out = _scan(buf, bool(results), cap_a, cap_v, _POW10, _P5_HI, _P5_LO)
+    out = _scan(buf, bool(results), cap_a, cap_v)
     (status, where, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
      rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
      slow_t, slow_i, slow_a, slow_b, ns) = out
@@ -1148,6 +1311,11 @@ def scan_coco(buf: np.ndarray, results: bool = False):
     return 0, int(where), r
 
 
+@serial
+def _num_at(data, end):
+    return _num(_ptr(data), 0, end)
+
+
 def parse_float(text: bytes) -> float | None:
     """Parse one JSON number with the scanner's converter (exact or ``None`` when it would defer).
 
@@ -1156,8 +1324,8 @@ def parse_float(text: bytes) -> float | None:
     >>> parse_float(b"1605.7768999999985") == 1605.7768999999985
     True
     """
-    buf = np.frombuffer(text, np.uint8)
-    v, q, code = _num(buf, 0, buf.shape[0], _POW10, _P5_HI, _P5_LO, np.zeros(1, np.uint64))
-    if code != 0 or q != buf.shape[0]:
+    buf = np.frombuffer(text + b"\0" * 24, np.uint8)
+    v, q, code = _num_at(buf, len(text))
+    if code != 0 or q != len(text):
         return None
     return float(v)

@@ -83,6 +83,104 @@ def gather_ragged(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray):
 
 
 @serial
+def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, inst_ro, ring_off):
+    """See :func:`polygon_layout`. Returns (first odd ring, first bad value), output indices."""
+    nsrc = ring_vals.shape[0]
+    val_off = np.empty(nsrc + 1, np.int64)
+    val_off[0] = 0
+    for r in range(nsrc):
+        val_off[r + 1] = val_off[r] + ring_vals[r]
+    first_odd = -1
+    first_bad = -1
+    rr = 0
+    pos = 0
+    inst_ro[0] = 0
+    ring_off[0] = 0
+    for j in range(n_rings.shape[0]):
+        for r in range(r0[j], r0[j] + n_rings[j]):
+            m = ring_vals[r]
+            out_rv[rr] = m
+            ring_off[rr + 1] = ring_off[rr] + m // 2
+            if m % 2 != 0 and first_odd < 0:
+                first_odd = rr
+            a = val_off[r]
+            bad = False
+            if copy:
+                for k in range(m):
+                    v = coords[a + k]
+                    out[pos + k] = v
+                    bad |= not (abs(v) <= max_abs)
+            else:
+                for k in range(m):
+                    bad |= not (abs(coords[a + k]) <= max_abs)
+            if bad and first_bad < 0:
+                for k in range(m):
+                    if not (abs(coords[a + k]) <= max_abs):
+                        first_bad = pos + k
+                        break
+            pos += m
+            rr += 1
+        inst_ro[j + 1] = rr
+    return first_odd, first_bad
+
+
+def polygon_layout(coords: np.ndarray, ring_vals: np.ndarray, r0: np.ndarray, n_rings: np.ndarray,
+                   max_abs: float):
+    """Put polygon rings in instance order and check them, in one pass over the coordinates.
+
+    Parameters
+    ----------
+    coords : ndarray of float64
+        All numbers of all rings, ring after ring (source order).
+    ring_vals : ndarray of int64
+        Numbers per source ring.
+    r0, n_rings : ndarray of int64 (n,)
+        Instance ``j`` (output order) is source rings ``r0[j] .. r0[j] + n_rings[j] - 1``.
+    max_abs : float
+        Largest allowed ``|coordinate|``; NaN and infinities fail too.
+
+    Returns
+    -------
+    coords, ring_vals, inst_ring_offsets, ring_offsets, first_odd, first_bad
+        Reordered numbers (the input itself when already in order), numbers per ring, rings
+        per instance (n + 1 offsets), points per ring (offsets of ``coords.reshape(-1, 2)``
+        when every ring is even), the first ring with an odd number of values and the first
+        bad number (output indices, -1 when none).
+
+    Examples
+    --------
+    >>> c = np.array([1., 2, 3, 4, 5, 6, 9., 9, 8, 8, 7, 7])
+    >>> out = polygon_layout(c, np.array([6, 6]), np.array([1, 0]), np.array([1, 1]), 1e6)
+    >>> out[0][:6], out[3], out[4:]
+    (array([9., 9., 8., 8., 7., 7.]), array([0, 3, 6]), (-1, -1))
+    """
+    coords = np.ascontiguousarray(coords, dtype=np.float64)
+    ring_vals = np.ascontiguousarray(ring_vals, dtype=np.int64)
+    r0 = np.ascontiguousarray(r0, dtype=np.int64)
+    n_rings = np.ascontiguousarray(n_rings, dtype=np.int64)
+    n = n_rings.shape[0]
+    inst_ro = np.empty(n + 1, np.int64)
+    n_out = int(n_rings.sum())
+    ident = n_out == ring_vals.shape[0] and bool((r0 == np.cumsum(n_rings) - n_rings).all())
+    total = coords.shape[0] if ident else int(_selected_total(ring_vals, r0, n_rings))
+    out = coords if ident else np.empty(total, np.float64)
+    out_rv = np.empty(n_out, np.int64)
+    ring_off = np.empty(n_out + 1, np.int64)
+    first_odd, first_bad = _polygon_layout(coords, ring_vals, r0, n_rings, float(max_abs), not ident,
+                                           out, out_rv, inst_ro, ring_off)
+    return out, out_rv, inst_ro, ring_off, int(first_odd), int(first_bad)
+
+
+@serial
+def _selected_total(ring_vals, r0, n_rings):
+    t = 0
+    for j in range(n_rings.shape[0]):
+        for r in range(r0[j], r0[j] + n_rings[j]):
+            t += ring_vals[r]
+    return t
+
+
+@serial
 def _count_values(buf, offsets, n_vals, err):
     """Pass 1: number of values per string (count of characters ending a value), validate chars."""
     for i in range(offsets.shape[0] - 1):

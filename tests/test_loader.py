@@ -532,3 +532,110 @@ def test_rle_size_out_of_range_is_an_error(monkeypatch, tmp_path, size):
     a, b = _both_paths(monkeypatch, p)
     for r in (a, b):
         assert isinstance(r, str) and "segmentation.size" in r
+
+
+# ---------------------------------------------------------------- scanner: 8-byte number path
+_SHORT_TOKENS = ["0", "7", "12", "640", "1234567", "1234.5678", "9999999", "0.5", "1.25", "12.5", "239.97", "1.23456",
+                 "12345.6", "123456.7", "1234.567", "-0", "-3", "-0.25", "-123.45", "-1234567", "00", "01",
+                 "00.5", "1.", ".5", "-", "--1", "1e5", "1E5", "2.5e1", "1.5E-2", "1e", "1.2.3", "1-2", "0x1",
+                 "+1", "1 ", " 1", "1\n", "9.99", "100.001", "0.000001", "5.0000001"]
+
+
+@pytest.mark.parametrize("sep", [",", ", ", " , ", ",\n"])
+def test_scanner_short_numbers_match_json(monkeypatch, tmp_path, sep):
+    """Every short token, valid or not, in every position of a long ring (so the 8-byte loads run
+    with and without a comma inside the word, and near the end of the buffer): the scanner's result
+    is the msgspec path's, and valid rings hold exactly float(token)."""
+    rng = random.Random(len(sep))
+    p = tmp_path / "short.json"
+    for tok in _SHORT_TOKENS:
+        vals = [rng.choice(_SHORT_TOKENS[:19] + ["9.99", "100.001"]) for _ in range(11)] + [tok]
+        vals = vals[-1:] + vals[:-1] if rng.random() < .5 else vals
+        ring = sep.join(vals + ["1", "2", "3", "4"])   # 16 numbers
+        text = ('{"images":[{"id":1,"width":640,"height":480,"file_name":"a"}],"categories":[{"id":1,"name":"c"}],'
+                '"annotations":[{"id":1,"image_id":1,"category_id":1,"segmentation":[[' + ring + ']]}]}')
+        p.write_text(text)
+        ds = _assert_paths_agree(monkeypatch, p)
+        try:
+            want = [float(v) for v in json.loads(text)["annotations"][0]["segmentation"][0]]
+        except (ValueError, TypeError):
+            assert isinstance(ds, str), tok   # json rejects it: so must both paths
+            continue
+        assert not isinstance(ds, str), (tok, ds)
+        got = ds.xy.ravel()   # "-0" is read as -0.0 by both paths (json.loads: integer 0)
+        assert np.array_equal(got, want), tok
+        nz = np.array(want) != 0
+        assert np.array_equal(np.signbit(got[nz]), np.signbit(np.array(want)[nz])), tok
+
+
+def test_scanner_grows_every_buffer(monkeypatch, tmp_path):
+    """Annotations, coordinates, rings, RLE bytes and counts and deferred numbers all outgrow the
+    scanner's buffers (forced down to one slot): every resumed annotation is read exactly."""
+    from pycocotools import mask as mu
+    anns = []
+    for i in range(1, 400):
+        a = {"id": i, "image_id": 1, "category_id": 1, "area": 1e-320, "bbox": [0, 1e-310, 2, 3]}  # deferred
+        if i % 50 == 0:
+            a["segmentation"] = {"size": [480, 640], "counts": [1] * 2001 + [480 * 640 - 2001]}
+            a["iscrowd"] = 1
+        elif i % 50 == 1:
+            m = np.zeros((480, 640), np.uint8, order="F")
+            m[::3, ::7] = 1   # a long compressed string
+            a["segmentation"] = {"size": [480, 640], "counts": mu.encode(m)["counts"].decode()}
+            a["iscrowd"] = 1
+        else:
+            a["segmentation"] = [[1, 2, 3, 4, 5, 6]] * 3 + [[float(f"1.{'7' * 19}e1")] * 8]   # slow numbers
+        anns.append(a)
+    d = {"images": [{"id": 1, "width": 640, "height": 480, "file_name": "a"}],
+         "categories": [{"id": 1, "name": "c"}], "annotations": anns}
+    text = json.dumps(d, separators=(",", ":")).encode()
+    buf = np.frombuffer(text, np.uint8)
+    ref = jsonscan._scan(buf, False, 1 << 12, 1 << 20)   # big enough: no growth
+    tiny = jsonscan._scan(buf, False, 1, 1)              # every buffer grows, many times
+    assert ref[0] == tiny[0] == 0 and ref[3] == tiny[3] == len(anns)
+    n, nr, nv, nsb, nlc, ns = ref[3], ref[19], ref[21], ref[23], ref[25], ref[30]
+    assert nsb > 1024 and nlc > 1024 and ns > 64   # beyond the fixed first sizes too
+    for k, m in [(4, n), (5, n), (6, n), (7, n), (8, n), (9, n), (10, 4 * n), (11, n), (12, n), (13, n),
+                 (16, n + 1), (17, n + 1), (18, nr), (20, nv), (22, nsb), (24, nlc), (26, ns), (27, ns),
+                 (28, ns), (29, ns)]:
+        assert np.array_equal(ref[k][:m], tiny[k][:m], equal_nan=ref[k].dtype.kind == "f"), k
+    p = tmp_path / "grow.json"
+    p.write_bytes(text)
+    ds = _assert_paths_agree(monkeypatch, p)
+    _check_against_json(ds, json.loads(text))
+
+
+def test_polygon_layout_against_numpy():
+    from cocodiff.engine.ragged import polygon_layout
+    rng = np.random.default_rng(3)
+    ring_vals = 2 * rng.integers(0, 9, 300)
+    coords = rng.uniform(-5, 5, int(ring_vals.sum()))
+    n_rings = rng.integers(0, 4, 120)
+    n_rings[-1] += 300 - n_rings.sum() if n_rings.sum() < 300 else 0
+    n_rings = n_rings[np.cumsum(n_rings) <= 300]
+    starts = np.concatenate([[0], np.cumsum(n_rings)[:-1]])
+    perm = rng.permutation(len(n_rings))
+    r0, nr = starts[perm], n_rings[perm]
+    val_off = np.concatenate([[0], np.cumsum(ring_vals)])
+    rings = [r for j in range(len(nr)) for r in range(r0[j], r0[j] + nr[j])]
+    want = np.concatenate([coords[val_off[r]:val_off[r + 1]] for r in rings])
+    out, rv, iro, ro, odd, bad = polygon_layout(coords, ring_vals, r0, nr, 10.0)
+    assert np.array_equal(out, want) and np.array_equal(rv, ring_vals[rings])
+    assert np.array_equal(iro, np.concatenate([[0], np.cumsum(nr)]))
+    assert np.array_equal(ro, np.concatenate([[0], np.cumsum(ring_vals[rings] // 2)]))
+    assert (odd, bad) == (-1, -1)
+    # identity layout: the input comes back, checks still run
+    same = polygon_layout(coords, ring_vals, starts, n_rings, 10.0)
+    assert same[0] is coords or np.shares_memory(same[0], coords)
+    # first odd ring / first bad value, in output order
+    rv2 = ring_vals.copy()
+    nz = [r for r in rings if ring_vals[r] > 0]
+    rv2[nz[5]] -= 1
+    c2 = coords[:int(rv2.sum())]
+    assert polygon_layout(c2, rv2, r0, nr, 10.0)[4] == rings.index(nz[5])
+    c3 = coords.copy()
+    k = val_off[nz[7]] + 1
+    c3[k] = np.nan
+    out3 = polygon_layout(c3, ring_vals, r0, nr, 10.0)
+    assert np.isnan(out3[0][out3[5]]) and out3[5] == int(np.flatnonzero(np.isnan(out3[0]))[0])
+    assert polygon_layout(coords, ring_vals, r0, nr, 4.0)[5] == int(np.flatnonzero(np.abs(want) > 4.0)[0])
