@@ -1,34 +1,22 @@
-"""Ragged-array kernels: gather/permute segments, decode batches of compressed RLE strings.
+"""Ragged-array kernels: gather/permute segments, the loader's polygon layout and parser.
 
 A ragged array is ``values`` (flat) plus ``offsets`` (int64, ``len = n_segments + 1``,
 starting at 0, non-decreasing); segment ``i`` is ``values[offsets[i]:offsets[i+1]]``.
 
-Compressed RLE strings use COCO's 6-bit LEB128-like code (cocoapi ``maskApi.c``
-``rleFrString``): each character ``c - 48`` carries 5 payload bits (``0x1f``), a
-continuation bit (``0x20``) and, on the last character of a value, a sign bit (``0x10``);
-from the fourth value on, each value is a delta to the value two places before.
+Batches of compressed RLE strings are decoded by :func:`cocodiff.engine.rle.rle_from_strings`
+(:func:`decode_strings` is the loader's name for it) and JSON numbers are read by the scanner's
+converter (:mod:`cocodiff.engine.jsonscan`): one implementation of each in the engine.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ._jit import serial
+from .jsonscan import _num, _ptr, _ws
+from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
 __all__ = ["gather_ragged", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
            "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
-
-RLE_OK = 0
-RLE_BAD_CHAR = 1       # a byte outside '0'..'o' (48..111)
-RLE_TRUNCATED = 2      # the string ends inside a value (continuation bit set on the last char)
-RLE_NEGATIVE = 3       # a decoded count is negative
-RLE_OVERFLOW = 4       # a value needs more than 32 bits (or > 7 characters)
-
-RLE_ERROR_TEXT = {
-    RLE_BAD_CHAR: "compressed RLE string has a character outside '0'..'o'",
-    RLE_TRUNCATED: "compressed RLE string ends inside a value",
-    RLE_NEGATIVE: "compressed RLE string decodes to a negative count",
-    RLE_OVERFLOW: "compressed RLE string decodes to a count that does not fit in 32 bits",
-}
 
 
 @serial
@@ -180,67 +168,6 @@ def _selected_total(ring_vals, r0, n_rings):
     return t
 
 
-@serial
-def _count_values(buf, offsets, n_vals, err):
-    """Pass 1: number of values per string (count of characters ending a value), validate chars."""
-    for i in range(offsets.shape[0] - 1):
-        a = offsets[i]
-        b = offsets[i + 1]
-        m = 0
-        k = 0
-        code = 0
-        for p in range(a, b):
-            c = np.int64(buf[p]) - 48
-            if c < 0 or c > 63:
-                code = 1
-                break
-            k += 1
-            if (c & 0x20) == 0:
-                m += 1
-                k = 0
-            elif k >= 7:
-                code = 4
-                break
-        if code == 0 and k != 0:
-            code = 2
-        n_vals[i] = m
-        err[i] = code
-
-
-@serial
-def _decode_kernel(buf, offsets, out_offsets, out, err):
-    """Pass 2: decode (strings already validated by pass 1 have err == 0)."""
-    for i in range(offsets.shape[0] - 1):
-        if err[i] != 0:
-            continue
-        p = offsets[i]
-        end = offsets[i + 1]
-        base = out_offsets[i]
-        m = 0
-        while p < end:
-            x = np.int64(0)
-            k = 0
-            more = True
-            while more:
-                c = np.int64(buf[p]) - 48
-                x |= (c & 0x1f) << (5 * k)
-                more = (c & 0x20) != 0
-                p += 1
-                k += 1
-                if not more and (c & 0x10) != 0:
-                    x |= np.int64(-1) << (5 * k)
-            if m > 2:
-                x += np.int64(out[base + m - 2])
-            if x < 0:
-                err[i] = 3
-                break
-            if x > 4294967295:
-                err[i] = 4
-                break
-            out[base + m] = np.uint32(x)
-            m += 1
-
-
 def decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
     """Decode a batch of compressed COCO RLE strings to uint32 counts.
 
@@ -265,17 +192,8 @@ def decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
     >>> decode_strings(np.frombuffer(s, np.uint8), np.array([0, len(s)]))[0]
     array([5, 2, 2, 2, 5], dtype=uint32)
     """
-    buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    byte_offsets = np.ascontiguousarray(byte_offsets, dtype=np.int64)
-    n = byte_offsets.shape[0] - 1
-    n_vals = np.empty(n, np.int64)
-    err = np.empty(n, np.int8)
-    _count_values(buf, byte_offsets, n_vals, err)
-    out_offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(n_vals, out=out_offsets[1:])
-    out = np.zeros(int(out_offsets[-1]), np.uint32)
-    _decode_kernel(buf, byte_offsets, out_offsets, out, err)
-    return out, out_offsets, err
+    return rle_from_strings(np.ascontiguousarray(buf, dtype=np.uint8),
+                            np.ascontiguousarray(byte_offsets, dtype=np.int64))
 
 
 def _decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
@@ -291,100 +209,21 @@ def _decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
 
 
 # ------------------------------------------------------------------------------------------
-# JSON polygon lists -> flat coordinates (no Python float objects)
-_POW10 = np.array([10.0 ** k for k in range(23)], np.float64)  # exactly representable
-_MANT_MAX = 9007199254740992  # 2**53
-
-
-@serial(inline="always")
-def _skip_ws(buf, p, end):
-    while p < end:
-        c = buf[p]
-        if c == 32 or c == 10 or c == 13 or c == 9:
-            p += 1
-        else:
-            break
-    return p
-
-
-@serial(inline="always")
-def _parse_number(buf, p, end, pow10):
-    """Parse a JSON number at ``p``. Returns (value, end, slow, ok).
-
-    Exact (correctly rounded) on the fast path: a mantissa <= 2**53 scaled by 10**e with
-    |e| <= 22 is one IEEE multiplication or division of two exact doubles (Clinger). Anything
-    else is flagged ``slow`` for the caller to convert with a correctly rounded strtod.
-    """
-    neg = False
-    if p < end and buf[p] == 45:  # '-'
-        neg = True
-        p += 1
-    m = np.uint64(0)
-    e10 = 0
-    start = p
-    while p < end:
-        d = np.uint64(buf[p]) - np.uint64(48)  # wraps for bytes below '0': one compare
-        if d > 9:
-            break
-        m = m * np.uint64(10) + d
-        p += 1
-    digits = p - start
-    if digits == 0:
-        return 0.0, p, False, False
-    if p < end and buf[p] == 46:  # '.'
-        p += 1
-        fstart = p
-        while p < end:
-            d = np.uint64(buf[p]) - np.uint64(48)
-            if d > 9:
-                break
-            m = m * np.uint64(10) + d
-            p += 1
-        fd = p - fstart
-        if fd == 0:
-            return 0.0, p, False, False
-        e10 -= fd
-        digits += fd
-    lossy = digits > 18  # m may have wrapped: the slow path re-reads the text
-    if p < end and (buf[p] == 101 or buf[p] == 69):  # 'e' 'E'
-        p += 1
-        es = 1
-        if p < end and (buf[p] == 43 or buf[p] == 45):
-            if buf[p] == 45:
-                es = -1
-            p += 1
-        ev = 0
-        ed = 0
-        while p < end and 48 <= buf[p] <= 57:
-            if ev < 100000:
-                ev = ev * 10 + (buf[p] - 48)
-            ed += 1
-            p += 1
-        if ed == 0:
-            return 0.0, p, False, False
-        e10 += es * ev
-    if m == 0 and not lossy:
-        v = 0.0
-        return (-v if neg else v), p, False, True
-    if lossy or m > np.uint64(_MANT_MAX) or e10 > 22 or e10 < -22:
-        return 0.0, p, True, True
-    if e10 >= 0:
-        v = np.float64(m) * pow10[e10]
-    else:
-        v = np.float64(m) / pow10[-e10]
-    return (-v if neg else v), p, False, True
+# JSON polygon lists -> flat coordinates (no Python float objects); numbers are read with the
+# JSON scanner's converter (cocodiff.engine.jsonscan), the one number parser of the engine.
 
 
 @serial
-def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
-               slow_idx, slow_start, slow_end, pow10):
+def _poly_pass(data, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
+               slow_idx, slow_start, slow_end):
+    buf = _ptr(data)
     n = seg_off.shape[0] - 1
     r = 0
     v = 0
     ns = 0
     for i in range(n):
         end = seg_off[i + 1]
-        p = _skip_ws(buf, seg_off[i], end)
+        p = _ws(buf, seg_off[i], end)
         seg_nrings[i] = 0
         if p >= end:
             seg_kind[i] = -1
@@ -399,7 +238,7 @@ def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
         if c != 91:       # '['
             seg_kind[i] = -1
             continue
-        p = _skip_ws(buf, p + 1, end)
+        p = _ws(buf, p + 1, end)
         ok = p < end
         nr = 0
         if ok and buf[p] == 93:  # empty list
@@ -409,16 +248,17 @@ def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
                 if p >= end or buf[p] != 91:
                     ok = False
                     break
-                p = _skip_ws(buf, p + 1, end)
+                p = _ws(buf, p + 1, end)
                 nv = 0
                 if p < end and buf[p] == 93:
                     p += 1
                 else:
                     while True:
-                        val, q, slow, good = _parse_number(buf, p, end, pow10)
-                        if not good:
+                        val, q, code = _num(buf, p, end)
+                        if code == 2:
                             ok = False
                             break
+                        slow = code == 1
                         if fill:
                             if v >= coords.shape[0]:
                                 ok = False
@@ -432,12 +272,12 @@ def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
                             ns += 1
                         v += 1
                         nv += 1
-                        p = _skip_ws(buf, q, end)
+                        p = _ws(buf, q, end)
                         if p >= end:
                             ok = False
                             break
                         if buf[p] == 44:
-                            p = _skip_ws(buf, p + 1, end)
+                            p = _ws(buf, p + 1, end)
                             continue
                         if buf[p] == 93:
                             p += 1
@@ -453,12 +293,12 @@ def _poly_pass(buf, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
                     ring_vals[r] = nv
                 r += 1
                 nr += 1
-                p = _skip_ws(buf, p, end)
+                p = _ws(buf, p, end)
                 if p >= end:
                     ok = False
                     break
                 if buf[p] == 44:
-                    p = _skip_ws(buf, p + 1, end)
+                    p = _ws(buf, p + 1, end)
                     continue
                 if buf[p] == 93:
                     p += 1
@@ -525,7 +365,7 @@ def parse_polygons(buf: np.ndarray, seg_offsets: np.ndarray):
         slow_start = np.empty(cap, np.int64)
         slow_end = np.empty(cap, np.int64)
         n_r, n_v, n_s = _poly_pass(buf, seg_offsets, True, seg_kind, seg_nrings, ring_vals, coords,
-                                   slow_idx, slow_start, slow_end, _POW10)
+                                   slow_idx, slow_start, slow_end)
         if n_s <= cap:
             break
         cap = n_s

@@ -27,7 +27,8 @@ import numpy as np
 from ._jit import serial
 
 __all__ = [
-    "rle_to_string", "rle_from_string", "rle_to_string_batch", "rle_from_string_batch",
+    "rle_to_string", "rle_from_string", "rle_to_string_batch", "rle_from_string_batch", "rle_from_strings",
+    "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED", "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT",
     "rle_area_batch", "rle_bbox_batch", "rle_decode", "rle_decode_batch", "rle_encode",
     "rle_intersection",
 ]
@@ -102,25 +103,39 @@ def rle_to_string(counts):
     return out
 
 
+#: Error codes of :func:`rle_from_strings` (one per string; 0: decoded).
+RLE_OK = 0
+RLE_BAD_CHAR = 1       # a byte outside '0'..'o' (48..111)
+RLE_TRUNCATED = 2      # the string ends inside a value (continuation bit set on the last char)
+RLE_NEGATIVE = 3       # a decoded count is negative
+RLE_OVERFLOW = 4       # a count above 2**32 - 1, or a value spelt with more than 12 characters
+
+RLE_ERROR_TEXT = {
+    RLE_BAD_CHAR: "compressed RLE string has a character outside '0'..'o'",
+    RLE_TRUNCATED: "compressed RLE string ends inside a value",
+    RLE_NEGATIVE: "compressed RLE string decodes to a negative count",
+    RLE_OVERFLOW: "compressed RLE string decodes to a count that does not fit in 32 bits",
+}
+
+
 @serial
 def _string_count_values(buf, a, b):
-    """Number of values in buf[a:b] (characters without the continuation bit)."""
+    """(number of values in buf[a:b], error code of the characters: 0, bad char, truncated)."""
     m = 0
     for p in range(a, b):
         c = np.int64(buf[p]) - 48
         if c < 0 or c > 63:
-            raise ValueError("compressed RLE string has a character outside '0'..'o'")
+            return m, RLE_BAD_CHAR
         if not (c & 0x20):
             m += 1
-    if b > a:
-        if (np.int64(buf[b - 1]) - 48) & 0x20:
-            raise ValueError("compressed RLE string is truncated (ends inside a value)")
-    return m
+    if b > a and ((np.int64(buf[b - 1]) - 48) & 0x20):
+        return m, RLE_TRUNCATED
+    return m, RLE_OK
 
 
 @serial
 def _string_decode_into(buf, a, b, out, q):
-    """Decode buf[a:b] into out[q:...]; returns the new q. Input already validated."""
+    """Decode buf[a:b] (characters already checked) into out[q:...]; returns (new q, code)."""
     q0 = q
     p = a
     while p < b:
@@ -128,9 +143,9 @@ def _string_decode_into(buf, a, b, out, q):
         k = 0
         more = True
         while more:
+            if k >= 12:   # 60 payload bits: a longer value cannot be a uint32 (C would shift past 64)
+                return q, RLE_OVERFLOW
             c = np.int64(buf[p]) - 48
-            if k >= 12:
-                raise ValueError("compressed RLE string holds a value longer than 12 characters")
             x |= (c & 0x1F) << (5 * k)
             more = (c & 0x20) != 0
             p += 1
@@ -140,12 +155,68 @@ def _string_decode_into(buf, a, b, out, q):
         if q - q0 > 2:
             x += np.int64(out[q - 2])
         if x < 0:
-            raise ValueError("compressed RLE string decodes to a negative count")
+            return q, RLE_NEGATIVE
         if x > _U32:
-            raise ValueError("compressed RLE string decodes to a count above 2**32-1")
+            return q, RLE_OVERFLOW
         out[q] = np.uint32(x)
         q += 1
-    return q
+    return q, RLE_OK
+
+
+@serial
+def rle_from_strings(buf, byte_offsets):
+    """Decode many compressed strings, with an error code per string instead of raising.
+
+    The one decoder of ``rleFrString`` strings: :func:`rle_from_string_batch` and
+    :func:`rle_from_string` raise on its first error; the loader reports each bad string
+    with its file, annotation and field.
+
+    Parameters
+    ----------
+    buf : ndarray of uint8
+        All strings' bytes, concatenated.
+    byte_offsets : ndarray of int64 (n + 1,)
+
+    Returns
+    -------
+    counts : ndarray of uint32
+    offsets : ndarray of int64 (n + 1,)
+    err : ndarray of int8 (n,)
+        :data:`RLE_OK` or the reason (:data:`RLE_ERROR_TEXT`); a bad string's counts are
+        garbage and must not be used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c, o, e = rle_from_strings(np.frombuffer(b"62304d0P", np.uint8), np.array([0, 5, 7, 8]))
+    >>> c[:o[2]].tolist(), o.tolist(), e.tolist()
+    ([6, 2, 3, 2, 7, 20], [0, 5, 6, 6], [0, 0, 2])
+    """
+    n = byte_offsets.shape[0] - 1
+    offsets = np.empty(n + 1, np.int64)
+    err = np.zeros(n, np.int8)
+    offsets[0] = 0
+    for i in range(n):
+        m, code = _string_count_values(buf, byte_offsets[i], byte_offsets[i + 1])
+        err[i] = code
+        offsets[i + 1] = offsets[i] + (m if code == RLE_OK else 0)
+    counts = np.zeros(offsets[n], np.uint32)
+    for i in range(n):
+        if err[i] == RLE_OK:
+            _, code = _string_decode_into(buf, byte_offsets[i], byte_offsets[i + 1], counts, offsets[i])
+            err[i] = code
+    return counts, offsets, err
+
+
+@serial
+def _raise_string_error(code):
+    if code == RLE_BAD_CHAR:
+        raise ValueError("compressed RLE string has a character outside '0'..'o'")
+    if code == RLE_TRUNCATED:
+        raise ValueError("compressed RLE string ends inside a value")
+    if code == RLE_NEGATIVE:
+        raise ValueError("compressed RLE string decodes to a negative count")
+    raise ValueError("compressed RLE string decodes to a count that does not fit in 32 bits")
 
 
 @serial
@@ -174,10 +245,13 @@ def rle_from_string(buf):
     >>> rle_from_string(np.frombuffer(b"62304", np.uint8))
     array([6, 2, 3, 2, 7], dtype=uint32)
     """
-    m = _string_count_values(buf, 0, buf.shape[0])
-    out = np.empty(m, np.uint32)
-    _string_decode_into(buf, 0, buf.shape[0], out, 0)
-    return out
+    bo = np.empty(2, np.int64)
+    bo[0] = 0
+    bo[1] = buf.shape[0]
+    counts, _, err = rle_from_strings(buf, bo)
+    if err[0] != RLE_OK:
+        _raise_string_error(err[0])
+    return counts
 
 
 @serial
@@ -241,14 +315,10 @@ def rle_from_string_batch(buf, byte_offsets):
     >>> c.tolist(), o.tolist()
     ([6, 2, 3, 2, 7, 20], [0, 5, 6])
     """
-    n = byte_offsets.shape[0] - 1
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    for i in range(n):
-        offsets[i + 1] = offsets[i] + _string_count_values(buf, byte_offsets[i], byte_offsets[i + 1])
-    counts = np.empty(offsets[n], np.uint32)
-    for i in range(n):
-        _string_decode_into(buf, byte_offsets[i], byte_offsets[i + 1], counts, offsets[i])
+    counts, offsets, err = rle_from_strings(buf, byte_offsets)
+    for i in range(err.shape[0]):
+        if err[i] != RLE_OK:
+            _raise_string_error(err[i])
     return counts, offsets
 
 
