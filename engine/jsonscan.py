@@ -24,11 +24,9 @@ Segmentation kinds (``seg_kind``): :data:`SEG_POLYGON`, :data:`SEG_RLE_STRING`,
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import types
 from numba.cpython.unsafe.numbers import trailing_zeros
-from numba.extending import intrinsic
 
+from ._intrinsics import as_float as _as_float, load8 as _load8, ptr as _ptr
 from ._jit import serial
 
 __all__ = ["scan_coco", "parse_float", "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL",
@@ -178,48 +176,6 @@ _HI_NIB = np.uint64(0xF0F0F0F0F0F0F0F0)
 _MASK_A = np.uint64(0x000000FF000000FF)
 _MUL1 = np.uint64(0x000F424000000064)   # 100 + (1000000 << 32)
 _MUL2 = np.uint64(0x0000271000000001)   # 1 + (10000 << 32)
-
-
-@intrinsic
-def _ptr(typingctx, arr):
-    """The data pointer of a C-contiguous array.
-
-    The scanner's helpers take the input and output buffers as raw pointers (plus lengths or
-    capacities): an array crossing a call boundary costs two atomic reference-count updates,
-    and in this byte-at-a-time code they were most of the run time. The caller keeps the
-    array alive (it is an argument or a local of the calling kernel for the whole call)."""
-    if not isinstance(arr, types.Array) or arr.layout != "C":
-        return None
-    sig = types.CPointer(arr.dtype)(arr)
-
-    def codegen(context, builder, sig, args):
-        return context.make_array(sig.args[0])(context, builder, args[0]).data
-
-    return sig, codegen
-
-
-@intrinsic
-def _load8(typingctx, ptr, idx):
-    """Bytes ``p..p+7`` behind a uint8 pointer as one little-endian uint64 (first byte lowest):
-    a single unaligned load. The caller guarantees ``p + 8 <= end`` (no bounds check)."""
-    sig = types.uint64(ptr, idx)
-
-    def codegen(context, builder, sig, args):
-        q = builder.gep(args[0], [args[1]])
-        return builder.load(builder.bitcast(q, ir.IntType(64).as_pointer()), align=1)
-
-    return sig, codegen
-
-
-@intrinsic
-def _as_float(typingctx, u):
-    """The float64 whose bits are the uint64 ``u``."""
-    sig = types.float64(types.uint64)
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return sig, codegen
 
 
 _LO_NIB = np.uint64(0x0F0F0F0F0F0F0F0F)

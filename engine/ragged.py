@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._intrinsics import ptr as _ptr
 from ._jit import serial
-from .jsonscan import _num, _ptr, _ws
+from .jsonscan import _num, _ws
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
 __all__ = ["gather_ragged", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",

@@ -46,6 +46,7 @@ import math
 
 import numpy as np
 
+from ._intrinsics import ptr as _ptr
 from ._jit import parallel, prange, serial
 from .merge import rle_merge2_into
 
@@ -95,20 +96,26 @@ def _row_cell_double(vm, h):
 
 @serial
 def ring_bound(xy, p0, p1, w):
-    """Upper bound on the number of y-boundary points of ring ``xy[p0:p1]``.
+    """Upper bound on the number of y-boundary points of ring ``xy[p0:p1]`` (``xy``: (n, 2)).
 
     Per edge: at most ``min(dx // 5 + 2, w)`` column boundaries are crossed (``dx`` in
     upsampled units). The ring's RLE has at most ``bound + 1`` runs.
     """
+    return _ring_bound(_ptr(np.ascontiguousarray(xy)), p0, p1, w)
+
+
+@serial
+def _ring_bound(xy, p0, p1, w):
+    """:func:`ring_bound` on a flat ``x0, y0, x1, ...`` pointer."""
     k = p1 - p0
     if k <= 0:
         return np.int64(0)
     total = np.int64(0)
-    x_first = _c_int(5.0 * xy[p0, 0] + 0.5)
+    x_first = _c_int(5.0 * xy[2 * p0] + 0.5)
     xp = x_first
     for j in range(k):
         if j + 1 < k:
-            xn = _c_int(5.0 * xy[p0 + j + 1, 0] + 0.5)
+            xn = _c_int(5.0 * xy[2 * (p0 + j + 1)] + 0.5)
         else:
             xn = x_first
         dx = abs(xn - xp)
@@ -122,11 +129,12 @@ def ring_bound(xy, p0, p1, w):
 
 @serial
 def _scale_ring(xy, p0, p1, ix, iy):
-    """Upsampled integer vertices ``(int)(5*x + .5)`` of ring ``xy[p0:p1]``, closed."""
+    """Upsampled integer vertices ``(int)(5*x + .5)`` of ring ``p0:p1`` of the flat ``xy``
+    (``x0, y0, x1, ...``), closed."""
     k = p1 - p0
     for j in range(k):
-        ix[j] = _c_int(5.0 * xy[p0 + j, 0] + 0.5)
-        iy[j] = _c_int(5.0 * xy[p0 + j, 1] + 0.5)
+        ix[j] = _c_int(5.0 * xy[2 * (p0 + j)] + 0.5)
+        iy[j] = _c_int(5.0 * xy[2 * (p0 + j) + 1] + 0.5)
     ix[k] = ix[0]
     iy[k] = iy[0]
 
@@ -172,7 +180,7 @@ def _edge_setup(xs, xe, ys, ye, kmax):
 
 
 @serial
-def _ring_points(ix, iy, k, h, w, pos, pcol, cur, cmin, scatter):
+def _ring_points(ix, iy, k, h, w, pos, pcol, cur, cmin, scatter, e0, e1, exs, eys, es, exm):
     """Emit the y-boundary positions ``c*h + row`` of the closed upsampled ring ``ix/iy``.
 
     ``scatter=False``: write them in edge order to ``pos`` (columns to ``pcol``); returns
@@ -180,16 +188,36 @@ def _ring_points(ix, iy, k, h, w, pos, pcol, cur, cmin, scatter):
     (``cur[c - cmin]`` is the next free index of column ``c``, advanced here); returns the
     number written, or -1 when a y-major edge's rounded walk skipped a column value (then
     the precounted slots are wrong and the caller must use the unscattered path).
+    ``e0, e1, exs, eys, es, exm``: each edge's :func:`_edge_setup` (``c0, c1, xs, ys, s,
+    xmajor``), computed once by the caller.
     """
     n = 0
-    kmax = w - 1
     for j in range(k):
-        ys0 = iy[j]
-        ye0 = iy[j + 1]
-        xmajor, xs, ys, s, c0, c1 = _edge_setup(ix[j], ix[j + 1], ys0, ye0, kmax)
+        c0 = e0[j]
+        c1 = e1[j]
         if c1 < c0:
             continue
-        if xmajor:
+        xs = exs[j]
+        ys = eys[j]
+        s = es[j]
+        xmajor = exm[j] != 0
+        if xmajor and scatter:
+            # as below, in two loops: the values (branch-free, vectorisable: the C cast as a
+            # select, the row as the C double expression) into pcol, then the scatter
+            fys = np.float64(ys)
+            base = 2 - xs + (0 if s >= 0.0 else 1)
+            fh = np.float64(h)
+            for c in range(c0, c1 + 1):
+                v = fys + s * np.float64(5 * c + base) + 0.5
+                vm = np.trunc(v) if (v > -2147483649.0 and v < 2147483648.0) else -2147483648.0
+                yd = min(max((vm + 0.5) / 5.0 - 0.5, 0.0), fh)
+                pcol[c - c0] = c * h + np.int64(np.ceil(yd))
+            for c in range(c0, c1 + 1):
+                q = cur[c - cmin]
+                pos[q] = pcol[c - c0]
+                cur[c - cmin] = q + 1
+            n += c1 - c0 + 1
+        elif xmajor:
             fys = np.float64(ys)
             # walk point t has u = xs + t, v(t) = (int)(ys + s*t + .5), monotone in t
             # (each step of the double expression is), so min(v(t), v(t+1)) is v(t) when
@@ -208,7 +236,7 @@ def _ring_points(ix, iy, k, h, w, pos, pcol, cur, cmin, scatter):
                     pcol[n] = c
                 n += 1
         else:
-            dy = abs(ye0 - ys0)
+            dy = abs(iy[j + 1] - iy[j])
             fxs = np.float64(xs)
             up = s > 0.0
             inv_s = 1.0 / s  # only for the estimate, which is then corrected exactly
@@ -367,7 +395,15 @@ def ring_to_rle_into(xy, p0, p1, h, w, scr, out, o):
 
 @serial
 def _ring_to_rle(xy, p0, p1, h, w, scr, out, o, force_unscattered):
-    ix, iy, pos, pcol, srt, cnt, e0, e1 = scr
+    ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm = scr
+    return _ring_rle(_ptr(np.ascontiguousarray(xy)), p0, p1, h, w, _ptr(ix), _ptr(iy), _ptr(pos), _ptr(pcol),
+                     _ptr(srt), _ptr(cnt), _ptr(e0), _ptr(e1), _ptr(exs), _ptr(eys), _ptr(es), _ptr(exm),
+                     _ptr(out), o, force_unscattered)
+
+
+@serial
+def _ring_rle(xy, p0, p1, h, w, ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm, out, o, force_unscattered):
+    """:func:`ring_to_rle_into` on pointers: ``xy`` flat, scratch as :func:`make_scratch`."""
     k = p1 - p0
     hw = np.int64(h) * np.int64(w)
     if k <= 0 or w <= 0:
@@ -382,6 +418,10 @@ def _ring_to_rle(xy, p0, p1, h, w, scr, out, o, force_unscattered):
         xmajor, xs, ys, s, c0, c1 = _edge_setup(ix[j], ix[j + 1], iy[j], iy[j + 1], kmax)
         e0[j] = c0
         e1[j] = c1
+        exs[j] = xs
+        eys[j] = ys
+        es[j] = s
+        exm[j] = xmajor
         if c1 >= c0:
             if c0 < cmin:
                 cmin = c0
@@ -406,7 +446,8 @@ def _ring_to_rle(xy, p0, p1, h, w, scr, out, o, force_unscattered):
         acc += run
     scatter = not force_unscattered
     while True:
-        n = _ring_points(ix, iy, k, h, w, srt if scatter else pos, pcol, cnt, cmin, scatter)
+        n = _ring_points(ix, iy, k, h, w, srt if scatter else pos, pcol, cnt, cmin, scatter, e0, e1, exs, eys, es,
+                         exm)
         if n >= 0:
             break
         scatter = False
@@ -438,11 +479,14 @@ def _ring_to_rle(xy, p0, p1, h, w, scr, out, o, force_unscattered):
 @serial
 def make_scratch(max_pts, max_bound, max_w):
     """Scratch buffers for rings of up to ``max_pts`` points / ``max_bound`` crossings
-    on images up to ``max_w`` wide: ``(ix, iy, pos, pcol, srt, cnt, e0, e1)``."""
+    on images up to ``max_w`` wide: ``(ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es,
+    exm)`` (the last six: per-edge setup, see :func:`_ring_points`)."""
     return (np.empty(max_pts + 1, np.int64), np.empty(max_pts + 1, np.int64),
             np.empty(max_bound + 1, np.int64), np.empty(max_bound + 1, np.int64),
             np.empty(max_bound + 1, np.int64), np.empty(max_w + 2, np.int64),
-            np.empty(max_pts + 1, np.int64), np.empty(max_pts + 1, np.int64))
+            np.empty(max_pts + 1, np.int64), np.empty(max_pts + 1, np.int64),
+            np.empty(max_pts + 1, np.int64), np.empty(max_pts + 1, np.int64),
+            np.empty(max_pts + 1, np.float64), np.empty(max_pts + 1, np.uint8))
 
 
 @serial
@@ -490,6 +534,7 @@ def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w
     bound = np.empty(nr, np.int64)
     mpts = np.zeros(nr, np.int64)
     mrb = np.zeros(nr, np.int64)
+    xyp = _ptr(xy)
     for r in range(nr):
         i = rows[r]
         if kind[i] != 0:
@@ -501,7 +546,7 @@ def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w
         for g in range(r0, r1):
             p0 = ring_offsets[g]
             p1 = ring_offsets[g + 1]
-            rb = ring_bound(xy, p0, p1, w[i])
+            rb = _ring_bound(xyp, p0, p1, w[i])
             if p1 - p0 == 2:
                 # may be read as a bbox [x, y, bw, bh]: a 4-edge rectangle
                 bw = abs(xy[p0 + 1, 0])
@@ -524,11 +569,12 @@ def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w
 
 @serial
 def _rasterize_one(i, xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind, h, w,
-                   out, o, scr, acc, tmp, ring, bxy):
+                   out, o, ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm, acc, tmp, ring, bxy):
     """Instance ``i``'s RLE written at ``out[o:]``; returns its length.
 
-    Scratch must be large enough (see :func:`instance_bounds`): ``scr`` from
-    :func:`make_scratch`, ``acc``/``tmp``/``ring`` >= instance bound.
+    Every array is a pointer (``xy`` flat, ``bxy`` 8 floats); scratch must be large enough (see
+    :func:`instance_bounds`): ``ix..e1`` as :func:`make_scratch`, ``acc``/``tmp``/``ring`` >=
+    instance bound.
     """
     if kind[i] != 0:
         c0 = counts_offsets[i]
@@ -556,18 +602,18 @@ def _rasterize_one(i, xy, ring_offsets, inst_ring_offsets, counts, counts_offset
     for g in range(r0, r1):
         if as_bbox:
             p = ring_offsets[g]
-            xs = xy[p, 0]
-            ys = xy[p, 1]
-            xe = xs + xy[p + 1, 0]
-            ye = ys + xy[p + 1, 1]
-            bxy[0, 0] = xs
-            bxy[0, 1] = ys
-            bxy[1, 0] = xs
-            bxy[1, 1] = ye
-            bxy[2, 0] = xe
-            bxy[2, 1] = ye
-            bxy[3, 0] = xe
-            bxy[3, 1] = ys
+            xs = xy[2 * p]
+            ys = xy[2 * p + 1]
+            xe = xs + xy[2 * p + 2]
+            ye = ys + xy[2 * p + 3]
+            bxy[0] = xs
+            bxy[1] = ys
+            bxy[2] = xs
+            bxy[3] = ye
+            bxy[4] = xe
+            bxy[5] = ye
+            bxy[6] = xe
+            bxy[7] = ys
             src = bxy
             q0 = 0
             q1 = 4
@@ -584,7 +630,7 @@ def _rasterize_one(i, xy, ring_offsets, inst_ring_offsets, counts, counts_offset
         else:
             dst = ring
             od = 0
-        mr = ring_to_rle_into(src, q0, q1, hi, wi, scr, dst, od)
+        mr = _ring_rle(src, q0, q1, hi, wi, ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm, dst, od, False)
         if nrings == 1:
             return mr
         if g == r0:
@@ -621,15 +667,17 @@ def _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets
                 npt = ring_offsets[g + 1] - ring_offsets[g]
                 if npt > max_pts:
                     max_pts = npt
-    scr = make_scratch(max_pts, max_b, max_w)
+    ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm = make_scratch(max_pts, max_b, max_w)
     acc = np.empty(max_b + 1, np.uint32)
     tmp = np.empty(max_b + 1, np.uint32)
     ring = np.empty(max_b + 1, np.uint32)
-    bxy = np.empty((4, 2), np.float64)
+    bxy = np.empty(8, np.float64)
     o = o0
     for r in range(r_start, r_end):
-        m = _rasterize_one(rows[r], xy, ring_offsets, inst_ring_offsets, counts,
-                           counts_offsets, kind, h, w, out, o, scr, acc, tmp, ring, bxy)
+        m = _rasterize_one(rows[r], _ptr(xy), _ptr(ring_offsets), _ptr(inst_ring_offsets), _ptr(counts),
+                           _ptr(counts_offsets), _ptr(kind), _ptr(h), _ptr(w), _ptr(out), o,
+                           _ptr(ix), _ptr(iy), _ptr(pos), _ptr(pcol), _ptr(srt), _ptr(cnt), _ptr(e0), _ptr(e1),
+                           _ptr(exs), _ptr(eys), _ptr(es), _ptr(exm), _ptr(acc), _ptr(tmp), _ptr(ring), _ptr(bxy))
         lens[r] = m
         o += m
     return o
