@@ -671,3 +671,14 @@ def test_undefined_measures_are_nulls_not_nan():
         col = t.column(name)
         assert pc.sum(pc.and_(one_sided, pc.is_null(col))).as_py() == n
         assert not pc.any(pc.is_nan(pc.drop_null(col))).as_py()
+
+
+def test_unique_inverse_matches_numpy():
+    from cocodiff.matching import _unique_inverse
+    rng = np.random.default_rng(11)
+    for x in (rng.integers(0, 600_000, 5000), rng.integers(-1, 91, 3000), np.array([7]), np.zeros(0, np.int64),
+              np.array([-(2 ** 40), 0, 2 ** 40, 0]), rng.integers(-(2 ** 62), 2 ** 62, 100)):
+        x = x.astype(np.int64)
+        u, inv = _unique_inverse(x)
+        ru, rinv = np.unique(x, return_inverse=True)
+        assert np.array_equal(u, ru) and np.array_equal(inv, rinv.ravel())
