@@ -93,16 +93,16 @@ def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, 
             if m % 2 != 0 and first_odd < 0:
                 first_odd = rr
             a = val_off[r]
-            bad = False
+            nbad = 0   # an integer sum (not a flag) keeps these loops vectorisable
             if copy:
                 for k in range(m):
                     v = coords[a + k]
                     out[pos + k] = v
-                    bad |= not (abs(v) <= max_abs)
+                    nbad += not (abs(v) <= max_abs)
             else:
                 for k in range(m):
-                    bad |= not (abs(coords[a + k]) <= max_abs)
-            if bad and first_bad < 0:
+                    nbad += not (abs(coords[a + k]) <= max_abs)
+            if nbad > 0 and first_bad < 0:
                 for k in range(m):
                     if not (abs(coords[a + k]) <= max_abs):
                         first_bad = pos + k

@@ -590,8 +590,8 @@ def test_scanner_grows_every_buffer(monkeypatch, tmp_path):
          "categories": [{"id": 1, "name": "c"}], "annotations": anns}
     text = json.dumps(d, separators=(",", ":")).encode()
     buf = np.frombuffer(text, np.uint8)
-    ref = jsonscan._scan(buf, False, 1 << 12, 1 << 20)   # big enough: no growth
-    tiny = jsonscan._scan(buf, False, 1, 1)              # every buffer grows, many times
+    ref = jsonscan._scan(buf, False, 1 << 12, np.empty(1 << 20))   # big enough: no growth
+    tiny = jsonscan._scan(buf, False, 1, np.empty(1))               # every buffer grows, many times
     assert ref[0] == tiny[0] == 0 and ref[3] == tiny[3] == len(anns)
     n, nr, nv, nsb, nlc, ns = ref[3], ref[19], ref[21], ref[23], ref[25], ref[30]
     assert nsb > 1024 and nlc > 1024 and ns > 64   # beyond the fixed first sizes too
