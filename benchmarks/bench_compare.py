@@ -13,8 +13,9 @@ from the two JSON files:
     (``load_res``), ``COCOeval(A, B, "segm").evaluate()`` (per-image IoU + greedy matching
     at every COCO threshold and area range).
 ``test_val_cocodiff``
-    ``cocodiff.load`` both files, ``cocodiff.compare`` (rasterise, candidate pairs, IoU,
-    optimal assignment, relations, Boundary IoU) and ``Comparison.write`` (parquet + summary).
+    ``cocodiff.compare`` of the two paths (both files loaded at once, :func:`cocodiff.loader.load_pair`;
+    rasterise, candidate pairs, IoU, optimal assignment, relations, Boundary IoU) and
+    ``Comparison.write`` (parquet + summary).
     Runs last and puts ``speedup_vs_pycocotools`` / ``speedup_vs_hotcoco`` (targets >= 10x /
     >= 4x; wall-clock medians of this run) into ``extra_info``.
 
@@ -80,9 +81,7 @@ def _measure(benchmark, name, fn, rounds):
 
 def cocodiff_pipeline(a_path, b_path, out_dir, threads=None):
     import cocodiff
-    A = cocodiff.load(a_path)
-    B = cocodiff.load(b_path)
-    c = cocodiff.compare(A, B, progress=False, threads=threads)
+    c = cocodiff.compare(a_path, b_path, progress=False, threads=threads)   # loads both (at once)
     c.write(out_dir)
     return c
 

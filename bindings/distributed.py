@@ -338,7 +338,8 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, mo
     >>> c = cocodiff.compare("a.json", "b.json", client=client)   # doctest: +SKIP
     """
     require_dask()
-    from .matching import _as_dataset, compare
+    from .loader import load_pair
+    from .matching import compare
 
     if mode not in ("optimal", "greedy"):
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
@@ -348,8 +349,7 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, mo
         raise ValueError(f"threads must be >= 1, got {threads}")
     kwargs = dict(iou_threshold=iou_threshold, cover_threshold=cover_threshold, mode=mode, boundary=boundary,
                   batch_images=batch_images, dilation_ratio=dilation_ratio)
-    A = _as_dataset(a)
-    B = _as_dataset(b)
+    A, B = load_pair(a, b)
     if n_shards is None:
         nthreads = client.nthreads()
         if not nthreads:

@@ -108,7 +108,12 @@ from .dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING, Dataset
 from ._io import sigint_deferred
 from .errors import InputError, Warnings
 
-__all__ = ["load", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD"]
+__all__ = ["load", "load_pair", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD",
+           "PAIR_CONCURRENT_MAX_BYTES"]
+
+#: :func:`load_pair` reads the two inputs at the same time only when their files add up to at
+#: most this many bytes (parsing needs a few times the file size in memory, twice at once).
+PAIR_CONCURRENT_MAX_BYTES = 512 << 20
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +184,19 @@ def _read_capped(f, cap: int, name: str) -> bytes:
     return data
 
 
+def _read_plain(p: Path) -> np.ndarray:
+    """A plain file's bytes in a numpy buffer: large numpy arrays get huge pages where the OS
+    offers them, so reading a big file costs a fraction of the page faults of a ``bytes``."""
+    with open(p, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        buf = np.empty(size, np.uint8)
+        got = f.readinto(buf)
+        if got != size or f.read(1):   # the file changed while we read it: take what is there now
+            f.seek(0)
+            return np.frombuffer(f.read(), np.uint8)
+    return buf
+
+
 def _read_zip(path: str) -> list[tuple[str, bytes]]:
     try:
         zf = zipfile.ZipFile(path)
@@ -238,8 +256,7 @@ def _read_one(path: str) -> list[tuple[str, bytes]]:
                     return [(str(p), _read_capped(f, MAX_MEMBER_BYTES, str(p)))]
             except (gzip.BadGzipFile, EOFError, zlib.error) as e:
                 raise InputError(f"not a valid gzip file ({e})", path) from None
-        with open(p, "rb") as f:
-            return [(str(p), f.read())]
+        return [(str(p), _read_plain(p))]
     except InputError:
         raise
     except OSError as e:
@@ -263,8 +280,9 @@ def _is_num(v) -> bool:
     return type(v) is int or type(v) is float
 
 
-def _malformed(data: bytes, name: str, err: Exception, results: bool):
+def _malformed(data, name: str, err: Exception, results: bool):
     """msgspec said the bytes are not JSON: find where (or whether it was NaN/Infinity)."""
+    data = bytes(data)
     if not data.strip():
         raise InputError("file is empty", name) from None
     try:
@@ -396,9 +414,9 @@ def _explain(obj, name: str, results: bool) -> None:
             _check_seg(a["segmentation"], aid, name)
 
 
-def _validation_failed(data: bytes, name: str, err: Exception, results: bool):
+def _validation_failed(data, name: str, err: Exception, results: bool):
     try:
-        obj = json.loads(data)
+        obj = json.loads(bytes(data))
     except RecursionError:
         raise InputError("JSON nested too deeply", name) from None
     except ValueError:
@@ -443,12 +461,21 @@ def _decode_fast(data: bytes, name: str, results: bool):
     return images, cats, _cols_from_scan(r, False), False
 
 
-def _decode(data: bytes, name: str, has_like: bool):
-    """One file's bytes -> (images, categories, _Cols, results)."""
-    if data.startswith(b"\xef\xbb\xbf"):
+def _first_byte(mv: memoryview) -> bytes:
+    """The first byte that is not JSON whitespace (b"" when there is none)."""
+    for a in range(0, len(mv), 1 << 16):
+        head = bytes(mv[a:a + (1 << 16)]).lstrip(b" \t\r\n")
+        if head:
+            return head[:1]
+    return b""
+
+
+def _decode(data, name: str, has_like: bool):
+    """One file's bytes (``bytes`` or a numpy uint8 buffer) -> (images, categories, _Cols, results)."""
+    data = memoryview(data).cast("B")
+    if data[:3] == b"\xef\xbb\xbf":
         data = data[3:]
-    head = data.lstrip()[:1]
-    results = head == b"["
+    results = _first_byte(data) == b"["
     if results and not has_like:
         raise InputError("this is a results file (a top-level JSON list of annotations): pass like=<Dataset> "
                          "(the ground truth that supplies images and categories)", name)
@@ -1028,6 +1055,61 @@ def load(path, *, like: Dataset | None = None, strict: bool = False, cache=None)
             return ds
     return _load_uncached(path, like, strict)
 
+
+def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = None):
+    """Load the two sides of a comparison, both at once when that is cheap.
+
+    The second input is parsed on a background thread while the first is parsed here (the JSON
+    scanner releases the GIL), when both are single plain files of at most
+    :data:`PAIR_CONCURRENT_MAX_BYTES` together and more than one thread is allowed (``threads``;
+    None: the Numba thread count). Otherwise, and for anything that is already a
+    :class:`Dataset`, one after the other. Errors are those of ``load(a)`` then ``load(b)``:
+    the first input's error wins when both are bad.
+
+    Returns
+    -------
+    (Dataset, Dataset)
+
+    Examples
+    --------
+    >>> a, b = load_pair("data/coco2014_val100/instances_val2014_100.json",
+    ...                  "data/derived/val2014_100_fakesegm_as_annotations.json")
+    >>> a.n_instances > 0 and b.n_instances > 0
+    True
+    """
+    import threading
+
+    if isinstance(a, Dataset) or isinstance(b, Dataset):
+        return (a if isinstance(a, Dataset) else load(a, strict=strict, cache=cache),
+                b if isinstance(b, Dataset) else load(b, strict=strict, cache=cache))
+    if threads is None:
+        from .engine._jit import get_threads
+        threads = get_threads()
+    both = None
+    try:
+        both = [os.fspath(a), os.fspath(b)]
+        small = all(os.path.isfile(p) for p in both) and \
+            sum(os.path.getsize(p) for p in both) <= PAIR_CONCURRENT_MAX_BYTES
+    except (TypeError, OSError):
+        small = False
+    if threads < 2 or not small:
+        return load(a, strict=strict, cache=cache), load(b, strict=strict, cache=cache)
+    out = {}
+
+    def second():
+        try:
+            out["b"] = load(b, strict=strict, cache=cache)
+        except BaseException as e:   # re-raised in the caller's thread
+            out["err"] = e
+
+    t = threading.Thread(target=second, name="cocodiff-load", daemon=True)   # never holds up exit
+    t.start()
+    A = load(a, strict=strict, cache=cache)
+    while t.is_alive():
+        t.join(0.05)   # a timed join: Ctrl-C still interrupts the wait
+    if "err" in out:
+        raise out["err"]
+    return A, out["b"]
 
 def _load_uncached(path, like, strict) -> Dataset:
     if isinstance(path, (list, tuple)):

@@ -559,10 +559,10 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
     if batch_images < 1:
         raise ValueError("batch_images must be >= 1")
-    A = _as_dataset(a)
-    B = _as_dataset(b)
     if threads is not None:
         set_threads(threads)
+    from .loader import load_pair
+    A, B = load_pair(a, b)
     al = _image_alignment(A, B)
     params = _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio)
     st = params["stages"]

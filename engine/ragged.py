@@ -79,6 +79,11 @@ def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, 
     val_off[0] = 0
     for r in range(nsrc):
         val_off[r + 1] = val_off[r] + ring_vals[r]
+    # one sequential (vectorised) pass decides whether any value is bad at all; only then are
+    # the rings checked one by one, in output order, for the first bad one
+    nbad = 0
+    for k in range(coords.shape[0]):
+        nbad += not (abs(coords[k]) <= max_abs)
     first_odd = -1
     first_bad = -1
     rr = 0
@@ -93,15 +98,9 @@ def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, 
             if m % 2 != 0 and first_odd < 0:
                 first_odd = rr
             a = val_off[r]
-            nbad = 0   # an integer sum (not a flag) keeps these loops vectorisable
             if copy:
                 for k in range(m):
-                    v = coords[a + k]
-                    out[pos + k] = v
-                    nbad += not (abs(v) <= max_abs)
-            else:
-                for k in range(m):
-                    nbad += not (abs(coords[a + k]) <= max_abs)
+                    out[pos + k] = coords[a + k]
             if nbad > 0 and first_bad < 0:
                 for k in range(m):
                     if not (abs(coords[a + k]) <= max_abs):

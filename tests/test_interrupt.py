@@ -218,18 +218,21 @@ def test_write_cleans_up_on_interrupt(small_pair, tmp_path, monkeypatch, stage):
     old_s = (out / "summary.json").read_bytes()
     assert json.loads(old_s)["relations"] == first["relations"]
 
-    def half_then_interrupt(obj, where, *a, **k):
-        if hasattr(where, "write"):             # json.dump(summary, f)
-            where.write(json.dumps(obj)[:10])
-        else:
-            with open(where, "wb") as f:
-                f.write(b"PAR1 half")
+    def half_then_interrupt(obj, where, *a, **k):    # pq.write_table(table, path)
+        with open(where, "wb") as f:
+            f.write(b"PAR1 half")
+        raise KeyboardInterrupt
+
+    def half_bytes_then_interrupt(path, data):     # Path.write_bytes(summary json)
+        with open(path, "wb") as f:
+            f.write(data[:10])
         raise KeyboardInterrupt
 
     if stage == "parquet":
         monkeypatch.setattr(pq, "write_table", half_then_interrupt)
     else:
-        monkeypatch.setattr(json, "dump", half_then_interrupt)
+        from pathlib import Path
+        monkeypatch.setattr(Path, "write_bytes", half_bytes_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         cmp.write(out)
     _no_temp_files(out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import json
 import zipfile
 
@@ -639,3 +640,49 @@ def test_polygon_layout_against_numpy():
     out3 = polygon_layout(c3, ring_vals, r0, nr, 10.0)
     assert np.isnan(out3[0][out3[5]]) and out3[5] == int(np.flatnonzero(np.isnan(out3[0]))[0])
     assert polygon_layout(coords, ring_vals, r0, nr, 4.0)[5] == int(np.flatnonzero(np.abs(want) > 4.0)[0])
+
+
+# ---------------------------------------------------------------- load_pair
+def test_load_pair_concurrent_equals_sequential(tmp_path, monkeypatch):
+    from cocodiff.loader import load_pair
+    a = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    b = DATA / "derived" / "val2014_100_fakesegm_as_annotations.json"
+    seq = (cocodiff.load(a), cocodiff.load(b))
+    started = []
+    import threading
+    real = _loader.load
+
+    def spy(path, **kw):
+        started.append((os.fspath(path), threading.current_thread() is threading.main_thread()))
+        return real(path, **kw)
+
+    monkeypatch.setattr(_loader, "load", spy)
+    A, B = load_pair(a, b, threads=2)
+    assert sorted(started) == sorted([(str(a), True), (str(b), False)])   # b really on the side thread
+    _same_dataset(A, seq[0])
+    _same_dataset(B, seq[1])
+    started.clear()
+    A1, B1 = load_pair(a, b, threads=1)            # one thread: one after the other, here
+    assert [t for _, t in started] == [True, True]
+    _same_dataset(B1, seq[1])
+    A2, B2 = load_pair(seq[0], b, threads=2)       # a Dataset passes through
+    assert A2 is seq[0]
+    _same_dataset(B2, seq[1])
+
+
+def test_load_pair_errors_in_order(tmp_path):
+    from cocodiff.loader import load_pair
+    good = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    bad_a = tmp_path / "bad_a.json"
+    bad_a.write_text('{"images": [], "categories": [], "annotations": [')
+    bad_b = tmp_path / "bad_b.json"
+    bad_b.write_text("[1, 2")
+    with pytest.raises(InputError) as e:
+        load_pair(bad_a, bad_b, threads=2)   # both bad: A's error, as load(a) then load(b)
+    assert "bad_a.json" in str(e.value)
+    with pytest.raises(InputError) as e:
+        load_pair(good, bad_b, threads=2)    # the side thread's error reaches the caller
+    assert "bad_b.json" in str(e.value)
+    with pytest.raises(InputError) as e:
+        load_pair(good, tmp_path / "missing.json", threads=2)
+    assert "no such file" in str(e.value)

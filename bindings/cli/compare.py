@@ -12,9 +12,9 @@ from ..matching import RELATIONS, compare
 def _compare(args, quiet, client=None):
     a, b = args.a, args.b
     if client is None:   # load here so that --no-cache reaches the loader (cocodiff.cache)
-        from ..loader import load
+        from ..loader import load_pair
         cache = False if getattr(args, "no_cache", False) else None
-        a, b = load(a, cache=cache), load(b, cache=cache)
+        a, b = load_pair(a, b, cache=cache, threads=args.threads)
     return compare(a, b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
                    mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
                    threads=args.threads, progress=False if quiet else None, client=client)
