@@ -8,7 +8,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-__all__ = ["ptr", "load8", "as_float"]
+__all__ = ["ptr", "ptr_add", "load8", "as_float"]
 
 
 @intrinsic
@@ -50,5 +50,18 @@ def as_float(typingctx, u):
 
     def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.DoubleType())
+
+    return sig, codegen
+
+
+@intrinsic
+def ptr_add(typingctx, p, k):
+    """``p + k`` elements (same pointer type): a sub-buffer of a pointer's buffer."""
+    if not isinstance(p, types.CPointer):
+        return None
+    sig = p(p, k)
+
+    def codegen(context, builder, sig, args):
+        return builder.gep(args[0], [args[1]])
 
     return sig, codegen

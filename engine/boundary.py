@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import pair_cost_bounds
+from ._intrinsics import ptr as _ptr, ptr_add as _ptr_add
 from ._jit import parallel, prange, serial
+from .chunks import pair_cost_bounds
 
 __all__ = ["dilation_for", "boundary_iou_pairs", "boundary_rle_mask"]
 
@@ -292,10 +293,12 @@ def _count_boundary(ma, mb, sz):
 
 
 @serial
-def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, ext, vr):
-    """Boundary IoU of masks ``a`` and ``b``; ``buf`` is uint64 scratch (returned, grown if needed),
-    ``vr`` int64[2] scratch; ``ext``: :func:`cocodiff.engine.relate.rle_extents` rows of the
-    store, or empty (extents computed here).
+def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, has_ext, vr):
+    """Boundary IoU of masks ``a`` and ``b``: (value, words needed). Every array is a pointer
+    (no reference counting per pair): ``counts``, ``offsets``, ``buf`` (uint64 scratch of
+    ``bcap`` words: when the crop needs more, nothing is computed and the second value says how
+    many), ``ext`` (flat :func:`cocodiff.engine.relate.rle_extents` rows when ``has_ext``, else
+    extents are computed here), ``vr`` (int64[2] scratch).
 
     The union crop of the two extents is held as bit columns (64 pixels a word): mask
     ``m`` and its vertical erosion ``v`` decoded from the runs; the horizontal erosion of
@@ -306,18 +309,18 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, ext, vr):
     ha = offsets[a + 1]
     lb = offsets[b]
     hb = offsets[b + 1]
-    if ext.shape[0] == 0:
+    if not has_ext:
         ax0, ax1, ay0, ay1 = _extent(counts, la, ha, h)
         bx0, bx1, by0, by1 = _extent(counts, lb, hb, h)
     else:   # rle_extents layout: x0, y0, x1, y1 (exclusive), x1 == x0 when empty
-        ax0, ay0, ax1, ay1 = ext[a, 0], ext[a, 1], ext[a, 2] - 1, ext[a, 3] - 1
-        bx0, by0, bx1, by1 = ext[b, 0], ext[b, 1], ext[b, 2] - 1, ext[b, 3] - 1
+        ax0, ay0, ax1, ay1 = ext[4 * a], ext[4 * a + 1], ext[4 * a + 2] - 1, ext[4 * a + 3] - 1
+        bx0, by0, bx1, by1 = ext[4 * b], ext[4 * b + 1], ext[4 * b + 2] - 1, ext[4 * b + 3] - 1
         if ax1 < ax0:
             ax0 = -1
         if bx1 < bx0:
             bx0 = -1
     if ax0 == -1 and bx0 == -1:
-        return 0.0, buf
+        return 0.0, 0
     if ax0 == -1:
         x0, x1, y0, y1 = bx0, bx1, by0, by1
     elif bx0 == -1:
@@ -331,30 +334,43 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, ext, vr):
     ch = y1 - y0 + 1
     nw = (ch + 63) >> 6
     sz = cw * nw
-    if 4 * sz > buf.shape[0]:
-        buf = np.empty(max(4 * sz, 2 * buf.shape[0]), np.uint64)
-    buf[:3 * sz] = 0
-    ma = buf[0:sz]
-    mb = buf[sz:2 * sz]
-    v = buf[2 * sz:3 * sz]
-    sw = buf[3 * sz:4 * sz]
+    if 4 * sz > bcap:
+        return 0.0, 4 * sz
+    for i in range(3 * sz):
+        buf[i] = 0
+    ma = buf
+    mb = _ptr_add(buf, sz)
+    v = _ptr_add(buf, 2 * sz)
+    sw = _ptr_add(buf, 3 * sz)
     _decode_bits(counts, la, ha, h, x0, y0, d, nw, ma, v, vr)
     _erode_out(ma, v, sw, vr, nw, d)
-    v[:] = 0
+    for i in range(sz):
+        v[i] = 0
     _decode_bits(counts, lb, hb, h, x0, y0, d, nw, mb, v, vr)
     _erode_out(mb, v, sw, vr, nw, d)
     inter, union = _count_boundary(ma, mb, sz)
     if union == 0:
-        return 0.0, buf
-    return inter / union, buf
+        return 0.0, 0
+    return inter / union, 0
 
 
 @serial
 def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
     buf = np.empty(4096, np.uint64)
     vr = np.empty(2, np.int64)
+    has_ext = ext.shape[0] != 0
+    ext_c = np.ascontiguousarray(ext)
+    cp = _ptr(counts)
+    op = _ptr(offsets)
+    ep = _ptr(ext_c)
+    vp = _ptr(vr)
     for k in range(lo, hi):
-        r, buf = _pair_boundary_iou(counts, offsets, pa[k], pb[k], h[k], w[k], d[k], buf, ext, vr)
+        while True:
+            r, need = _pair_boundary_iou(cp, op, pa[k], pb[k], h[k], w[k], d[k], _ptr(buf), buf.shape[0], ep,
+                                         has_ext, vp)
+            if need == 0:
+                break
+            buf = np.empty(max(need, 2 * buf.shape[0]), np.uint64)
         out[k] = r
 
 

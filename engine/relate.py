@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import pair_cost_bounds
-from ._jit import parallel, prange, serial
 from .boundary import _extent
+from .chunks import pair_cost_bounds
+from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
+from ._jit import parallel, prange, serial
 
 __all__ = ["rle_extents", "candidate_pairs", "run_starts", "best_cover", "mask_facts",
            "pair_measures"]
@@ -308,6 +309,8 @@ def mask_facts(counts, offsets, h, parallel=False, pos=None):
 @serial
 def _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                     iou_plain, lo, hi):
+    cp = _ptr(counts)   # pointers into the per-pair helpers: no reference counting per pair
+    pp = _ptr(pos)
     for k in range(lo, hi):
         a = pa[k]
         b = pb[k]
@@ -316,7 +319,7 @@ def _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, y
         elif a == b:
             i = area[a]
         else:
-            i = _inter_clipped(counts, pos, offsets[a], offsets[a + 1], counts, pos, offsets[b],
+            i = _inter_clipped(cp, pp, offsets[a], offsets[a + 1], cp, pp, offsets[b],
                                offsets[b + 1], max(first[a], first[b]), min(last[a], last[b]))
         inter[k] = i
         if i > 0:
@@ -325,7 +328,7 @@ def _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, y
             iou_plain[k] = 0.0
         if z[a] != 0 or z[b] != 0:
             # pycocotools' loop stops early on some zero-length runs: replay it (dt = b, gt = a)
-            ic, uc = _c_loop(counts, offsets[b], offsets[b + 1], counts, offsets[a], offsets[a + 1])
+            ic, uc = _c_loop(cp, offsets[b], offsets[b + 1], cp, offsets[a], offsets[a + 1])
             if ic == 0 or area[a] == 0 or area[b] == 0:
                 iou[k] = 0.0
             else:
