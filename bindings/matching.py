@@ -284,9 +284,16 @@ def _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_rati
                 h_b=B.height[B.img_row].astype(np.int64),
                 crowd_a=A.iscrowd.astype(bool), crowd_b=B.iscrowd.astype(bool),
                 cat_a=A.category_id.astype(np.int64), cat_b=B.category_id.astype(np.int64),
-                stages=_Stages(), pos=np.zeros(0, np.int64),
+                # run starts fit 32 bits unless an image holds 2**32 pixels: half the memory traffic
+                stages=_Stages(), pos=np.zeros(0, _pos_dtype(A, B)),
                 # threads (set_threads / ``threads=``) only where there is enough work
                 nt=get_threads() if A.n_instances + B.n_instances > PARALLEL_MIN_INSTANCES else 1)
+
+
+def _pos_dtype(A, B):
+    """uint32 run starts when every image has fewer than 2**32 pixels (they are < h * w), else int64."""
+    hw = [int((d.height.astype(np.int64) * d.width.astype(np.int64)).max()) for d in (A, B) if d.height.size]
+    return np.uint32 if max(hw, default=0) < 2 ** 32 else np.int64
 
 
 def _compare_batch(A, B, al, u0, u1, params):
@@ -326,7 +333,7 @@ def _compare_batch(A, B, al, u0, u1, params):
     h_a = params["h_a"][a0:a1]
     h_all = np.concatenate([h_a, params["h_b"][b0:b1]])
     if params["pos"].shape[0] < counts.shape[0]:     # reused run-start scratch (no page faults per batch)
-        params["pos"] = np.empty(int(counts.shape[0] * 1.25) + 1024, np.int64)
+        params["pos"] = np.empty(int(counts.shape[0] * 1.25) + 1024, params["pos"].dtype)
     area, ext, facts = _mask_facts_threaded(nt, counts, offsets, h_all, params["pos"])
     area_a, area_b = area[:na], area[na:]
     ext_a, ext_b = ext[:na], ext[na:]

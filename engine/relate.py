@@ -263,7 +263,7 @@ def _mask_facts(counts, offsets, h, pos):
     ylo = np.empty(n, np.int64)
     yhi = np.empty(n, np.int64)
     if pos.shape[0] < counts.shape[0]:
-        pos = np.empty(counts.shape[0], np.int64)
+        pos = np.empty(counts.shape[0], pos.dtype)
     bounds = _cost_bounds(offsets, 64)
     for c in prange(bounds.shape[0] - 1):
         _facts_range(counts, offsets, h, bounds[c], bounds[c + 1], area, ext, first, last, inner_zero,

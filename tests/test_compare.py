@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+import types
 from pathlib import Path
 
 import numpy as np
@@ -682,3 +683,20 @@ def test_unique_inverse_matches_numpy():
         u, inv = _unique_inverse(x)
         ru, rinv = np.unique(x, return_inverse=True)
         assert np.array_equal(u, ru) and np.array_equal(inv, rinv.ravel())
+
+
+def test_run_start_width_does_not_change_the_table(tmp_path, monkeypatch):
+    """Run starts are kept in 32 bits when every image has < 2**32 pixels, else 64: same table."""
+    from cocodiff import matching
+    from cocodiff.synth import write_pair
+
+    paths = write_pair(tmp_path, "tiny", seed=5)
+    A, B = cocodiff.load(paths["a"]), cocodiff.load(paths["b"])
+    assert matching._pos_dtype(A, B) == np.uint32
+    t32 = cocodiff.compare(A, B).table
+    monkeypatch.setattr(matching, "_pos_dtype", lambda A, B: np.int64)
+    t64 = cocodiff.compare(A, B).table
+    assert t32.num_rows > 0 and t32.equals(t64)
+    big = types.SimpleNamespace(height=np.array([70_000], np.int32), width=np.array([70_000], np.int32))
+    monkeypatch.undo()
+    assert matching._pos_dtype(A, big) == np.int64
