@@ -192,12 +192,23 @@ def _run_chunks(n, fn, bounds, *args):
         f.result()
 
 
+def _run_jobs(n, fn, jobs):
+    """``fn(job)`` for every job, on ``n`` threads (in order on one)."""
+    if n <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            fn(j)
+        return
+    for f in [_pool(n).submit(fn, j) for j in jobs]:
+        f.result()
+
+
 def _n_chunks(n):
     return 1 if n <= 1 else 8 * n
 
 
 class _Raster:
-    """Rasterises row ranges of one dataset (per-instance arrays prepared once)."""
+    """One dataset's arrays for the rasteriser, prepared once, and a cost estimate per instance
+    (see :func:`_rasterize_both`)."""
 
     def __init__(self, ds):
         self.args = (np.ascontiguousarray(ds.xy, dtype=np.float64),
@@ -211,33 +222,61 @@ class _Raster:
         # cost estimate per instance: points + stored runs + a constant
         self.cost = (ro[iro[1:]] - ro[iro[:-1]]) + (co[1:] - co[:-1]) + 16
 
-    def __call__(self, rows, nt=1):
-        """Same masks as :func:`cocodiff.rasterize.rasterize` ``(ds, rows)``; on ``nt`` threads
-        over cost-balanced row chunks (each instance's RLE is independent of the others)."""
-        from .engine.raster import rasterize_batch
-        if rows.size == 0:
-            return np.zeros(0, np.uint32), np.zeros(1, np.int64)
-        nc = _n_chunks(nt)
-        if nc <= 1 or rows.size < 64:
-            counts, offsets = rasterize_batch(*self.args, rows)
-            return np.asarray(counts, dtype=np.uint32), np.asarray(offsets, dtype=np.int64)
-        cum = np.cumsum(self.cost[rows])
-        cut = np.searchsorted(cum, cum[-1] * np.arange(1, nc) / nc)
-        bounds = np.unique(np.r_[0, cut, rows.size])
-        parts = [None] * (bounds.size - 1)
 
-        def one(c, lo, hi):
-            parts[c] = rasterize_batch(*self.args, rows[lo:hi])
+def _rasterize_both(ra, rows_a, rb, rows_b, nt, params):
+    """A's rows then B's, rasterised into one counts store (what ``ra(rows_a)`` and
+    ``rb(rows_b)`` concatenated would be, without the copies).
 
-        futs = [_pool(nt).submit(one, c, int(bounds[c]), int(bounds[c + 1]))
-                for c in range(bounds.size - 1)]
-        for f in futs:
-            f.result()
-        counts = np.concatenate([p[0] for p in parts])
-        lens = np.concatenate([np.diff(p[1]) for p in parts])
-        offsets = np.zeros(rows.size + 1, np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        return counts, offsets
+    Every cost-balanced chunk writes at the start of its own region of one buffer sized by the
+    rows' length bounds; the chunks are then moved left into place (one pass, in order: a
+    chunk never moves past its own start) and the slack at the end is left unused. The buffer
+    (``params["rbuf"]``) is reused batch after batch: the counts returned are a view into it,
+    valid until the next call (fresh memory for every batch cost more in page faults than the
+    rasterisation of some batches).
+    """
+    from .engine.raster import _rasterize_range, instance_bounds
+    from .engine.ragged import move_left
+    na, nb = rows_a.shape[0], rows_b.shape[0]
+    lens = np.empty(na + nb, np.int64)
+    bnd = np.empty(na + nb, np.int64)   # length bound per row (A's rows, then B's)
+    chunks = []   # (raster, rows, lo, hi, lens view, bound view, first row)
+    for r, rows, shift in ((ra, rows_a, 0), (rb, rows_b, na)):
+        if rows.shape[0] == 0:
+            continue
+        nc = _n_chunks(nt) if rows.shape[0] >= 64 else 1
+        cum = np.cumsum(r.cost[rows])
+        cut = np.unique(np.r_[0, np.searchsorted(cum, cum[-1] * np.arange(1, nc) / nc), rows.shape[0]])
+        m = rows.shape[0]
+        for c in range(cut.size - 1):
+            chunks.append((r, rows, int(cut[c]), int(cut[c + 1]), lens[shift:shift + m], bnd[shift:shift + m], shift))
+
+    def bounds(ch):
+        r, rows, lo, hi, lv, bv, _ = ch
+        xy, ro, iro, co, kind, w = r.args[0], r.args[1], r.args[2], r.args[4], r.args[5], r.args[7]
+        bv[lo:hi] = instance_bounds(xy, ro, iro, co, kind, w, rows[lo:hi])[0]
+
+    _run_jobs(nt, bounds, chunks)
+    cb = np.zeros(na + nb + 1, np.int64)
+    np.cumsum(bnd, out=cb[1:])
+    base = int(cb[-1])
+    if params["rbuf"].shape[0] < base:
+        params["rbuf"] = np.empty(int(base * 1.25) + 4096, np.uint32)
+    out = params["rbuf"]
+
+    def one(ch):
+        r, rows, lo, hi, lv, bv, shift = ch
+        _rasterize_range(*r.args, rows, lo, hi, bv, int(cb[shift + lo]), out, lv)
+
+    _run_jobs(nt, one, chunks)
+    offsets = np.zeros(na + nb + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    for r, rows, lo, hi, lv, bv, shift in chunks:   # move each chunk to its final place
+        o0 = int(cb[shift + lo])
+        dst = int(offsets[shift + lo])
+        n = int(offsets[shift + hi]) - dst
+        if dst != o0 and n:
+            move_left(out, o0, dst, n)
+    return out[:int(offsets[-1])], offsets
 
 
 def _mask_facts_threaded(nt, counts, offsets, h, pos):
@@ -285,7 +324,7 @@ def _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_rati
                 crowd_a=A.iscrowd.astype(bool), crowd_b=B.iscrowd.astype(bool),
                 cat_a=A.category_id.astype(np.int64), cat_b=B.category_id.astype(np.int64),
                 # run starts fit 32 bits unless an image holds 2**32 pixels: half the memory traffic
-                stages=_Stages(), pos=np.zeros(0, _pos_dtype(A, B)),
+                stages=_Stages(), pos=np.zeros(0, _pos_dtype(A, B)), rbuf=np.zeros(0, np.uint32),
                 # threads (set_threads / ``threads=``) only where there is enough work
                 nt=get_threads() if A.n_instances + B.n_instances > PARALLEL_MIN_INSTANCES else 1)
 
@@ -324,12 +363,8 @@ def _compare_batch(A, B, al, u0, u1, params):
     na, nb = a1 - a0, b1 - b0
     rows_a = np.arange(a0, a1, dtype=np.int64)
     rows_b = np.arange(b0, b1, dtype=np.int64)
-    ca, oa = params["raster_a"](rows_a, nt)
-    cb, ob = params["raster_b"](rows_b, nt)
+    counts, offsets = _rasterize_both(params["raster_a"], rows_a, params["raster_b"], rows_b, nt, params)
     st.lap("rasterise")
-    counts = np.concatenate([ca, cb])
-    del ca, cb
-    offsets = np.concatenate([oa, ob[1:] + oa[-1]])
     h_a = params["h_a"][a0:a1]
     h_all = np.concatenate([h_a, params["h_b"][b0:b1]])
     if params["pos"].shape[0] < counts.shape[0]:     # reused run-start scratch (no page faults per batch)

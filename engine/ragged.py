@@ -16,7 +16,7 @@ from ._jit import serial
 from .jsonscan import _num, _ws
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
-__all__ = ["gather_ragged", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
+__all__ = ["gather_ragged", "move_left", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
            "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
 
 
@@ -69,6 +69,19 @@ def gather_ragged(values: np.ndarray, offsets: np.ndarray, idx: np.ndarray):
     out = np.empty(total, values.dtype)
     _gather_kernel(np.ascontiguousarray(values), offsets, idx, out, out_offsets)
     return out, out_offsets
+
+
+@serial
+def move_left(buf, src, dst, n):
+    """``buf[dst:dst + n] = buf[src:src + n]`` for ``dst <= src`` (overlap allowed), in place.
+
+    Examples
+    --------
+    >>> b = np.arange(6); move_left(b, 2, 1, 4); b.tolist()
+    [0, 2, 3, 4, 5, 5]
+    """
+    for k in range(n):
+        buf[dst + k] = buf[src + k]
 
 
 @serial
