@@ -353,7 +353,7 @@ def _num_py(buf, p, end):
 
 
 _num = serial(_num_py)
-_num_inl = serial(inline="always")(_num_py)   # for the per-annotation scalars in _anns
+_num_inl = serial(inline="always")(_num_py)   # inlined into _float_field (per-annotation scalars)
 
 
 
@@ -582,6 +582,35 @@ def _key(buf, p, end):
     return a, -1, q
 
 
+@serial(inline="always")
+def _next(buf, p, end, close):
+    """After a value in a list / object: (1, p after the comma and whitespace) when another
+    element follows, (0, p after ``close``) at the end of the container, (-1, p) otherwise."""
+    p = _ws(buf, p, end)
+    if p < end:
+        c = buf[p]
+        if c == 44:
+            return 1, _ws(buf, p + 1, end)
+        if c == close:
+            return 0, p + 1
+    return -1, p
+
+
+@serial(inline="always")
+def _key_colon(buf, p, end):
+    """``"key" :`` at ``p``: (status, key start, key end, position after the colon and whitespace);
+    status 1 when there is no quote or no colon, 2 for a key :func:`_key` does not take."""
+    if p >= end or buf[p] != 34:
+        return 1, 0, -1, p
+    ka, kb, p = _key(buf, p, end)
+    if kb < 0:
+        return 2, ka, kb, p
+    p = _ws(buf, p, end)
+    if p >= end or buf[p] != 58:
+        return 1, ka, kb, p
+    return 0, ka, kb, _ws(buf, p + 1, end)
+
+
 @serial
 def _grow(a, need):
     if need <= a.shape[0]:
@@ -589,6 +618,29 @@ def _grow(a, need):
     b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
     b[:a.shape[0]] = a
     return b
+
+
+@serial(inline="always")
+def _float_field(buf, p, end, target, index, slow_t, slow_i, slow_a, slow_b, ns, scap):
+    """A number read into a float field (area, score, a bbox value): (status, value, end, ns).
+
+    Status 4: not a number; -2: the slow-span arrays (pointers, capacity ``scap``) are full.
+    A number the exact paths cannot convert is recorded as a slow span (``target``, ``index``)
+    for the caller; a zero written ``-0`` as an integer is +0.0, as msgspec reads it."""
+    val, q, code = _num_inl(buf, p, end)
+    if code == 2:
+        return 4, val, q, ns
+    if code == 1:
+        if ns >= scap:
+            return -2, val, q, ns
+        slow_t[ns] = target
+        slow_i[ns] = index
+        slow_a[ns] = p
+        slow_b[ns] = q
+        ns += 1
+    if val == 0.0:
+        val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
+    return 0, val, q, ns
 
 
 _NEED_ANN = 1      # _anns' growth requests (bits): per-annotation columns,
@@ -652,12 +704,10 @@ def _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr, slow_t, slow_i
                     if p < end and buf[p] <= 32:
                         p = _ws(buf, p, end)
                     continue
-                p = _ws(buf, p, end)
-                if p < end and buf[p] == 44:
-                    p = _ws(buf, p + 1, end)
+                more, p = _next(buf, p, end, 93)
+                if more == 1:
                     continue
-                if p < end and buf[p] == 93:
-                    p += 1
+                if more == 0:
                     break
                 return 5, p, nv, nr, ns, nri
         if nr >= rcap:
@@ -665,12 +715,11 @@ def _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr, slow_t, slow_i
         ring_vals[nr] = cnt
         nr += 1
         nri += 1
-        p = _ws(buf, p, end)
-        if p < end and buf[p] == 44:
-            p = _ws(buf, p + 1, end)
+        more, p = _next(buf, p, end, 93)
+        if more == 1:
             continue
-        if p < end and buf[p] == 93:
-            return 0, p + 1, nv, nr, ns, nri
+        if more == 0:
+            return 0, p, nv, nr, ns, nri
         return 5, p, nv, nr, ns, nri
 
 
@@ -689,13 +738,9 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
     while True:
         if p >= end or buf[p] != 34:
             return 6, p, kind, hv, wv, nsb, nlc
-        ka, kb, p = _key(buf, p, end)
-        if kb < 0:
-            return 2, p, kind, hv, wv, nsb, nlc
-        p = _ws(buf, p, end)
-        if p >= end or buf[p] != 58:
-            return 1, p, kind, hv, wv, nsb, nlc
-        p = _ws(buf, p + 1, end)
+        st, ka, kb, p = _key_colon(buf, p, end)
+        if st != 0:
+            return st, p, kind, hv, wv, nsb, nlc
         if _key_is(buf, ka, kb, _K_SIZE):
             if (rseen & 1) != 0 or p >= end or buf[p] != 91:
                 return 6, p, kind, hv, wv, nsb, nlc
@@ -757,12 +802,10 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
                             return -_NEED_LIST, p, kind, hv, wv, nsb, nlc
                         lcounts[nlc] = iv
                         nlc += 1
-                        p = _ws(buf, q, end)
-                        if p < end and buf[p] == 44:
-                            p = _ws(buf, p + 1, end)
+                        more, p = _next(buf, q, end, 93)
+                        if more == 1:
                             continue
-                        if p < end and buf[p] == 93:
-                            p += 1
+                        if more == 0:
                             break
                         return 6, p, kind, hv, wv, nsb, nlc
             else:
@@ -772,12 +815,10 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
             if q < 0:
                 return 8, p, kind, hv, wv, nsb, nlc
             p = q
-        p = _ws(buf, p, end)
-        if p < end and buf[p] == 44:
-            p = _ws(buf, p + 1, end)
+        more, p = _next(buf, p, end, 125)
+        if more == 1:
             continue
-        if p < end and buf[p] == 125:
-            p += 1
+        if more == 0:
             break
         return 6, p, kind, hv, wv, nsb, nlc
     if rseen != 3:
@@ -827,18 +868,9 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
             p += 1
         else:
             while True:
-                if p >= end or buf[p] != 34:
-                    status = 1
+                status, ka, kb, p = _key_colon(buf, p, end)
+                if status != 0:
                     break
-                ka, kb, p = _key(buf, p, end)
-                if kb < 0:
-                    status = 2
-                    break
-                p = _ws(buf, p, end)
-                if p >= end or buf[p] != 58:
-                    status = 1
-                    break
-                p = _ws(buf, p + 1, end)
                 f = _ann_key(buf, ka, kb, results)
                 if f != 0 and (seen & f) != 0:
                     status = 2
@@ -865,22 +897,11 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                     else:
                         crowd[n] = iv
                 elif f == 32 or f == 128:
-                    val, q, code = _num_inl(buf, p, end)
-                    if code == 2:
-                        status = 4
+                    status, val, q, ns = _float_field(buf, p, end, _T_AREA if f == 32 else _T_SCORE, n,
+                                                      slow_t, slow_i, slow_a, slow_b, ns, scap)
+                    if status != 0:
+                        need = _NEED_SLOW if status == -2 else 0
                         break
-                    if code == 1:
-                        if ns >= scap:
-                            status = -2
-                            need = _NEED_SLOW
-                            break
-                        slow_t[ns] = _T_AREA if f == 32 else _T_SCORE
-                        slow_i[ns] = n
-                        slow_a[ns] = p
-                        slow_b[ns] = q
-                        ns += 1
-                    if val == 0.0:
-                        val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
                     if f == 32:
                         area[n] = val
                     else:
@@ -899,22 +920,11 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                             break
                         p = _ws(buf, p + 1, end)
                         for k in range(4):
-                            val, q, code = _num_inl(buf, p, end)
-                            if code == 2:
-                                status = 4
+                            status, val, q, ns = _float_field(buf, p, end, _T_BBOX, 4 * n + k,
+                                                              slow_t, slow_i, slow_a, slow_b, ns, scap)
+                            if status != 0:
+                                need = _NEED_SLOW if status == -2 else 0
                                 break
-                            if code == 1:
-                                if ns >= scap:
-                                    status = -2
-                                    need = _NEED_SLOW
-                                    break
-                                slow_t[ns] = _T_BBOX
-                                slow_i[ns] = 4 * n + k
-                                slow_a[ns] = p
-                                slow_b[ns] = q
-                                ns += 1
-                            if val == 0.0:
-                                val = _scalar_zero(buf, p, q) if buf[p] == 45 else 0.0
                             bbox[4 * n + k] = val
                             p = _ws(buf, q, end)
                             if p >= end or buf[p] != (93 if k == 3 else 44):
@@ -934,23 +944,15 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                         seg_kind[n] = SEG_POLYGON
                         st, q, nv2, nr2, ns2, nri = _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr,
                                                               slow_t, slow_i, slow_a, slow_b, scap, ns)
-                        if st < 0:
-                            status = -2
-                            need = -st
-                            break
-                        if st != 0:
-                            status = st
+                        if st != 0:   # negative: an output is full (-need)
+                            status, need = (-2, -st) if st < 0 else (st, 0)
                             break
                         p, nv, nr, ns = q, nv2, nr2, ns2
                         n_rings[n] = nri
                     elif c == 123:    # RLE object
                         st, q, kind, hv, wv, nsb2, nlc2 = _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc)
-                        if st < 0:
-                            status = -2
-                            need = -st
-                            break
-                        if st != 0:
-                            status = st
+                        if st != 0:   # negative: an output is full (-need)
+                            status, need = (-2, -st) if st < 0 else (st, 0)
                             break
                         p, nsb, nlc = q, nsb2, nlc2
                         seg_kind[n] = kind
@@ -966,12 +968,10 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                         status = 5
                         break
                 # ---- after a field value
-                p = _ws(buf, p, end)
-                if p < end and buf[p] == 44:
-                    p = _ws(buf, p + 1, end)
+                more, p = _next(buf, p, end, 125)
+                if more == 1:
                     continue
-                if p < end and buf[p] == 125:
-                    p += 1
+                if more == 0:
                     break
                 status = 1
                 break
@@ -986,12 +986,10 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
         soff[n + 1] = nsb
         loff[n + 1] = nlc
         n += 1
-        p = _ws(buf, p, end)
-        if p < end and buf[p] == 44:
-            p = _ws(buf, p + 1, end)
+        more, p = _next(buf, p, end, 93)
+        if more == 1:
             continue
-        if p < end and buf[p] == 93:
-            p += 1
+        if more == 0:
             break
         status = 1
         break
@@ -1060,18 +1058,9 @@ def _scan(data, results, cap_a, coords):
                 p += 1
                 phase = 3
                 continue
-            if buf[p] != 34:
-                status = 1
+            status, ka, kb, p = _key_colon(buf, p, end)
+            if status != 0:
                 break
-            ka, kb, p = _key(buf, p, end)
-            if kb < 0:
-                status = 2
-                break
-            p = _ws(buf, p, end)
-            if p >= end or buf[p] != 58:
-                status = 1
-                break
-            p = _ws(buf, p + 1, end)
             which = 0
             if _key_is(buf, ka, kb, _K_IMAGES):
                 which = 1
