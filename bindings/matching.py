@@ -174,24 +174,6 @@ def _pool(n):
     return _POOLS[n]
 
 
-def _run_chunks(n, fn, bounds, *args):
-    """``fn(*args, lo, hi)`` for every chunk ``bounds[c]:bounds[c + 1]``, on ``n`` threads.
-
-    The serial (disk-cached, ``nogil``) kernels run on Python threads instead of Numba
-    ``parallel=True`` twins, which are never cached and would cost seconds of compilation
-    in every process; chunks are cost-balanced and handed out dynamically.
-    """
-    nb = len(bounds) - 1
-    if n <= 1 or nb <= 1:
-        for c in range(nb):
-            fn(*args, int(bounds[c]), int(bounds[c + 1]))
-        return
-    futs = [_pool(n).submit(fn, *args, int(bounds[c]), int(bounds[c + 1]))
-            for c in range(nb) if bounds[c + 1] > bounds[c]]
-    for f in futs:
-        f.result()
-
-
 def _run_jobs(n, fn, jobs):
     """``fn(job)`` for every job, on ``n`` threads (in order on one)."""
     if n <= 1 or len(jobs) <= 1:
@@ -200,6 +182,17 @@ def _run_jobs(n, fn, jobs):
         return
     for f in [_pool(n).submit(fn, j) for j in jobs]:
         f.result()
+
+
+def _run_chunks(n, fn, bounds, *args):
+    """``fn(*args, lo, hi)`` for every chunk ``bounds[c]:bounds[c + 1]``, on ``n`` threads.
+
+    The serial (disk-cached, ``nogil``) kernels run on Python threads instead of Numba
+    ``parallel=True`` twins, which are never cached and would cost seconds of compilation
+    in every process; chunks are cost-balanced and handed out dynamically.
+    """
+    jobs = [(int(bounds[c]), int(bounds[c + 1])) for c in range(len(bounds) - 1) if bounds[c + 1] > bounds[c]]
+    _run_jobs(n, lambda lohi: fn(*args, *lohi), jobs)
 
 
 def _n_chunks(n):
@@ -567,7 +560,8 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
 
     Parameters
     ----------
-    a, b : Dataset or path -- A is the reference (pycocotools' gt side for the crowd rule).
+    a, b : Dataset or path -- A is the reference (pycocotools' gt side for the crowd rule); two
+        paths are parsed at the same time (:func:`cocodiff.loader.load_pair`).
     iou_threshold : float -- minimum IoU for ``matched`` and ``class_changed``.
     cover_threshold : float -- minimum fraction of a part inside its whole for split / merged.
     mode : ``"optimal"`` (maximum total IoU per (image, category)) or ``"greedy"``.
