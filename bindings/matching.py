@@ -80,11 +80,12 @@ import logging
 import os
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._io import atomic_path, write_bytes_atomic
+from ._io import atomic_path, sigint_deferred
 from .engine._jit import get_threads, set_threads
 from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
@@ -896,9 +897,11 @@ class Comparison:
                     meta={k: v for k, v in self.meta.items() if k != "categories"})
 
     def write(self, out_dir) -> dict:
-        """Write ``matches.parquet`` and ``summary.json`` into ``out_dir`` atomically.
+        """Write ``matches.parquet`` and ``summary.json`` into ``out_dir``, all or nothing.
 
-        Returns the summary dict.
+        Both go to temporary files first; only when both are complete are they renamed into
+        place, with Ctrl-C held for those two renames (an interrupt before leaves the folder as
+        it was, without temporary files). Returns the summary dict.
 
         Examples
         --------
@@ -908,10 +911,13 @@ class Comparison:
         import pyarrow.parquet as pq
 
         summ = self.summary()
-        with atomic_path(os.path.join(out_dir, "matches.parquet")) as tmp:
+        with ExitStack() as stack:
+            tmp_m = stack.enter_context(atomic_path(os.path.join(out_dir, "matches.parquet")))
+            tmp_s = stack.enter_context(atomic_path(os.path.join(out_dir, "summary.json")))
             # dictionary pages only where values repeat (ids and measures are mostly distinct:
             # trying a dictionary for them costs a third of the write time)
-            pq.write_table(self.table, tmp, use_dictionary=["relation", "a_category_id", "b_category_id"])
-        write_bytes_atomic(os.path.join(out_dir, "summary.json"),
-                           orjson.dumps(summ, option=orjson.OPT_INDENT_2) + b"\n")
+            pq.write_table(self.table, tmp_m, use_dictionary=["relation", "a_category_id", "b_category_id"])
+            tmp_s.write_bytes(orjson.dumps(summ, option=orjson.OPT_INDENT_2) + b"\n")
+            with sigint_deferred():
+                stack.close()   # the renames: summary.json, then matches.parquet
         return summ

@@ -236,9 +236,32 @@ def test_write_cleans_up_on_interrupt(small_pair, tmp_path, monkeypatch, stage):
     with pytest.raises(KeyboardInterrupt):
         cmp.write(out)
     _no_temp_files(out)
-    if stage == "parquet":
-        assert (out / "matches.parquet").read_bytes() == old_m
+    assert (out / "matches.parquet").read_bytes() == old_m   # all or nothing: neither file replaced
     assert (out / "summary.json").read_bytes() == old_s
+
+
+def test_write_renames_both_or_neither(small_pair, tmp_path, monkeypatch):
+    """A Ctrl-C arriving while write() renames its files is held until both are in place."""
+    import cocodiff
+    from cocodiff import _io
+
+    cmp = cocodiff.compare(small_pair["a"], small_pair["b"])
+    out = tmp_path / "out"
+    real_replace = os.replace
+    renamed = []
+
+    def replace_then_sigint(src, dst):
+        real_replace(src, dst)
+        renamed.append(os.path.basename(dst))
+        if len(renamed) == 1:
+            os.kill(os.getpid(), signal.SIGINT)   # between the two renames
+
+    monkeypatch.setattr(_io.os, "replace", replace_then_sigint)
+    with pytest.raises(KeyboardInterrupt):   # delivered once both renames are done
+        cmp.write(out)
+    assert sorted(renamed) == ["matches.parquet", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["matches.parquet", "summary.json"]
+    _no_temp_files(out)
 
 
 @pytest.mark.slow
