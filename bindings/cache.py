@@ -93,6 +93,17 @@ def cache_location(path, cache_dir=None) -> Path:
     return root / f"{p.name}-{h}{_SUFFIX}"
 
 
+def _candidates(path, cache_dir) -> list:
+    """Where a cache of ``path`` is written / looked for, in order: :func:`cache_location`, then
+    (no ``cache_dir`` given) the user cache folder, used when the input's folder is read-only."""
+    out = [cache_location(path, cache_dir)]
+    if cache_dir is None:
+        alt = cache_location(path, _user_cache_root())
+        if alt != out[0]:
+            out.append(alt)
+    return out
+
+
 def fingerprint(path) -> dict:
     """The key a cache must match: version, size, mtime_ns and a digest of the file's ends.
 
@@ -130,12 +141,7 @@ def save(ds: Dataset, path, cache_dir=None, key: dict | None = None) -> Path | N
     >>> save(cocodiff.load(f, cache=False), f, cache_dir="/tmp/cc")  # doctest: +SKIP
     """
     key = key or fingerprint(path)
-    targets = [cache_location(path, cache_dir)]
-    if cache_dir is None:
-        alt = cache_location(path, _user_cache_root())
-        if alt != targets[0]:
-            targets.append(alt)
-    for target in targets:
+    for target in _candidates(path, cache_dir):
         try:
             return _write(ds, target, key)
         except OSError as e:
@@ -184,12 +190,7 @@ def load_cached(path, label: str | None = None, cache_dir=None, key: dict | None
     True
     """
     label = os.fspath(path) if label is None else label
-    cands = [cache_location(path, cache_dir)]
-    if cache_dir is None:
-        alt = cache_location(path, _user_cache_root())
-        if alt != cands[0]:
-            cands.append(alt)
-    for target in cands:
+    for target in _candidates(path, cache_dir):
         if not (target / "meta.json").exists():
             continue
         try:
