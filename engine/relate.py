@@ -252,16 +252,17 @@ def _cost_bounds(offsets, n_chunks):
     return bounds
 
 
+@serial
+def facts_outputs(n):
+    """The per-mask arrays :func:`_facts_range` fills for ``n`` masks:
+    ``(area, ext, first, last, inner_zero, ylo, yhi)``."""
+    return (np.empty(n, np.int64), np.empty((n, 4), np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
+            np.empty(n, np.uint8), np.empty(n, np.int64), np.empty(n, np.int64))
+
+
 def _mask_facts(counts, offsets, h, pos):
     """Body of :func:`mask_facts` (serial / ``prange`` twins)."""
-    n = offsets.shape[0] - 1
-    area = np.empty(n, np.int64)
-    ext = np.empty((n, 4), np.int64)
-    first = np.empty(n, np.int64)
-    last = np.empty(n, np.int64)
-    inner_zero = np.empty(n, np.uint8)
-    ylo = np.empty(n, np.int64)
-    yhi = np.empty(n, np.int64)
+    area, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
     if pos.shape[0] < counts.shape[0]:
         pos = np.empty(counts.shape[0], pos.dtype)
     bounds = _cost_bounds(offsets, 64)
@@ -303,7 +304,6 @@ def mask_facts(counts, offsets, h, parallel=False, pos=None):
     return (_mask_facts_parallel if parallel else _mask_facts_serial)(
         np.ascontiguousarray(counts, dtype=np.uint32), np.ascontiguousarray(offsets, dtype=np.int64),
         np.ascontiguousarray(h, dtype=np.int64), np.zeros(0, np.int64) if pos is None else pos)
-
 
 
 @serial
