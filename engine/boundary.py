@@ -183,20 +183,27 @@ def _set_bits(m, base, s, e):
 
 
 @serial(inline="always")
+def _column_of(p, x, cs, h):
+    """Column of position ``p`` (column-major, height ``h``) and that column's start, from a
+    column ``x`` at or before it starting at ``cs``: a step of one or none in the common case,
+    a division only for a longer jump."""
+    r = p - cs
+    if r >= h:
+        if r < 2 * h:
+            return x + 1, cs + h
+        x = p // h
+        return x, x * h
+    return x, cs
+
+
+@serial(inline="always")
 def _flush_bits(s, e, h, x0, y0, d, nw, m, v, x, cs, vr):
     """Set foreground ``[s, e)`` (column-major positions) in the flat bit crop ``m`` (``nw``
     words per column) and its vertical erosion in ``v``. ``x``, ``cs``: a column at or before
     ``s`` and its start position (tracked from interval to interval, without a division in
     the common cases); returns the column of ``e - 1`` and its start. ``vr``: first and last
     crop column holding ``v`` bits (``vr[0] == -1``: none yet), updated."""
-    r = s - cs
-    if r >= h:
-        if r < 2 * h:
-            x += 1
-            cs += h
-        else:
-            x = s // h
-            cs = x * h
+    x, cs = _column_of(s, x, cs, h)
     while True:
         ya = s - cs
         if ya < 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boundary import _extent
+from .boundary import _column_of, _extent
 from .chunks import pair_cost_bounds
 from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
@@ -182,15 +182,7 @@ def _facts_range(counts, offsets, h, lo, hi, area, ext, first, last, inner_zero,
                 e = p + c - 1
                 end = e + 1
                 ar += c
-                # column of p, tracked without a division in the common cases
-                r = p - cs
-                if r >= hh:
-                    if r < 2 * hh:
-                        xs += 1
-                        cs += hh
-                    else:
-                        xs = p // hh
-                        cs = xs * hh
+                xs, cs = _column_of(p, xs, cs, hh)   # tracked without a division in the common cases
                 if x0 == -1:
                     x0 = xs
                 if e - cs >= hh:    # the run spans columns: every row
