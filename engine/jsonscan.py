@@ -420,6 +420,21 @@ def _skip_string(buf, p, end, strict):
     return -1
 
 
+@serial(inline="always")
+def _skip_member_key(buf, p, end, strict):
+    """An object member's ``"key":`` at ``p`` (any string :func:`_skip_string` takes): the
+    position after the colon, or -1."""
+    if p >= end or buf[p] != 34:
+        return -1
+    p = _skip_string(buf, p, end, strict)
+    if p < 0:
+        return -1
+    p = _ws(buf, p, end)
+    if p >= end or buf[p] != 58:
+        return -1
+    return p + 1
+
+
 @serial
 def _skip_value(buf, p, end, strict):
     """Skip one JSON value at ``p`` (after whitespace). Returns its end, or -1.
@@ -450,15 +465,9 @@ def _skip_value(buf, p, end, strict):
                 depth -= 1
                 p += 1
             elif c == 123:
-                if buf[p] != 34:
-                    return -1
-                p = _skip_string(buf, p, end, strict)
+                p = _skip_member_key(buf, p, end, strict)
                 if p < 0:
                     return -1
-                p = _ws(buf, p, end)
-                if p >= end or buf[p] != 58:
-                    return -1
-                p += 1
                 continue
             else:
                 continue
@@ -502,15 +511,9 @@ def _skip_value(buf, p, end, strict):
             if c == 44:
                 p = _ws(buf, p + 1, end)
                 if top == 123:
-                    if p >= end or buf[p] != 34:
-                        return -1
-                    p = _skip_string(buf, p, end, strict)
+                    p = _skip_member_key(buf, p, end, strict)
                     if p < 0:
                         return -1
-                    p = _ws(buf, p, end)
-                    if p >= end or buf[p] != 58:
-                        return -1
-                    p += 1
                 break
             if (top == 123 and c == 125) or (top == 91 and c == 93):
                 depth -= 1
