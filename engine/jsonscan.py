@@ -421,6 +421,12 @@ def _skip_string(buf, p, end, strict):
 
 
 @serial(inline="always")
+def _is_null(buf, p, end):
+    """``null`` at ``p``."""
+    return p + 4 <= end and buf[p] == 110 and buf[p + 1] == 117 and buf[p + 2] == 108 and buf[p + 3] == 108
+
+
+@serial(inline="always")
 def _skip_member_key(buf, p, end, strict):
     """An object member's ``"key":`` at ``p`` (any string :func:`_skip_string` takes): the
     position after the colon, or -1."""
@@ -480,7 +486,7 @@ def _skip_value(buf, p, end, strict):
                 ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
                 p += 4
             elif c == 110:
-                ok = p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108 and buf[p + 3] == 108
+                ok = _is_null(buf, p, end)
                 p += 4
             else:
                 ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
@@ -912,8 +918,7 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                     p = q
                 elif f == 64:
                     if p < end and buf[p] == 110:
-                        if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
-                                and buf[p + 3] == 108):
+                        if not _is_null(buf, p, end):
                             status = 4
                             break
                         p += 4
@@ -962,8 +967,7 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                         rle_h[n] = hv
                         rle_w[n] = wv
                     elif c == 110 and results:
-                        if not (p + 4 <= end and buf[p + 1] == 117 and buf[p + 2] == 108
-                                and buf[p + 3] == 108):
+                        if not _is_null(buf, p, end):
                             status = 5
                             break
                         p += 4
