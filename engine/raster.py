@@ -201,40 +201,32 @@ def _ring_points(ix, iy, k, h, w, pos, pcol, cur, cmin, scatter, e0, e1, exs, ey
         ys = eys[j]
         s = es[j]
         xmajor = exm[j] != 0
-        if xmajor and scatter:
-            # as below, in two loops: the values (branch-free, vectorisable: the C cast as a
-            # select, the row as the C double expression) into pcol, then the scatter
+        if xmajor:
+            # walk point t has u = xs + t, v(t) = (int)(ys + s*t + .5), monotone in t
+            # (each step of the double expression is), so min(v(t), v(t+1)) is v(t) when
+            # s >= 0, else v(t+1); the pair straddling column c starts at t = 5c+2-xs.
+            # The values go to a buffer first in a branch-free loop LLVM vectorises (the C cast
+            # as a select, the row as the C double expression): pcol when scattering (then
+            # scattered into the columns' slots), else straight into pos in edge order.
             fys = np.float64(ys)
             base = 2 - xs + (0 if s >= 0.0 else 1)
             fh = np.float64(h)
+            dst = pcol if scatter else pos
+            q0 = 0 if scatter else n
             for c in range(c0, c1 + 1):
                 v = fys + s * np.float64(5 * c + base) + 0.5
                 vm = np.trunc(v) if (v > -2147483649.0 and v < 2147483648.0) else -2147483648.0
                 yd = min(max((vm + 0.5) / 5.0 - 0.5, 0.0), fh)
-                pcol[c - c0] = c * h + np.int64(np.ceil(yd))
-            for c in range(c0, c1 + 1):
-                q = cur[c - cmin]
-                pos[q] = pcol[c - c0]
-                cur[c - cmin] = q + 1
-            n += c1 - c0 + 1
-        elif xmajor:
-            fys = np.float64(ys)
-            # walk point t has u = xs + t, v(t) = (int)(ys + s*t + .5), monotone in t
-            # (each step of the double expression is), so min(v(t), v(t+1)) is v(t) when
-            # s >= 0, else v(t+1); the pair straddling column c starts at t = 5c+2-xs
-            dt = 0 if s >= 0.0 else 1
-            for c in range(c0, c1 + 1):
-                t = 5 * c + 2 - xs + dt
-                vm = _c_int(fys + s * np.float64(t) + 0.5)
-                val = c * h + _row_cell(vm, h)
-                if scatter:
+                dst[q0 + c - c0] = c * h + np.int64(np.ceil(yd))
+            if scatter:
+                for c in range(c0, c1 + 1):
                     q = cur[c - cmin]
-                    pos[q] = val
+                    pos[q] = pcol[c - c0]
                     cur[c - cmin] = q + 1
-                else:
-                    pos[n] = val
-                    pcol[n] = c
-                n += 1
+            else:
+                for c in range(c0, c1 + 1):
+                    pcol[n + c - c0] = c
+            n += c1 - c0 + 1
         else:
             dy = abs(iy[j + 1] - iy[j])
             fxs = np.float64(xs)
