@@ -546,6 +546,29 @@ def _first(mask):
     return int(np.argmax(mask))
 
 
+def _instance_order(img, cat, ann_id):
+    """``np.lexsort((ann_id, cat, img))``: the permutation putting instances in (image_id,
+    category_id, ann_id) order, ties in input order.
+
+    When the ids already rise in input order (files are usually written by id; results are
+    numbered in order) one stable sort of a combined (image, category) key gives the same
+    permutation in about half the time.
+
+    Examples
+    --------
+    >>> _instance_order(np.array([5, 3, 5, 3]), np.array([2, 9, 1, 9]), np.array([1, 2, 3, 4])).tolist()
+    [1, 3, 2, 0]
+    """
+    n = img.shape[0]
+    if n > 1 and not (ann_id[1:] < ann_id[:-1]).any():
+        i0, i1, c0, c1 = int(img.min()), int(img.max()), int(cat.min()), int(cat.max())
+        cspan = c1 - c0 + 1
+        if (i1 - i0 + 1) * cspan < 1 << 62:
+            key = (img - i0) * cspan + (cat - c0)
+            return np.argsort(key, kind="stable")
+    return np.lexsort((ann_id, cat, img))
+
+
 def _obj_array(it, n):
     a = np.empty(n, object)
     a[:] = list(it)
@@ -772,7 +795,7 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
     # Sort instances by (image_id, category_id, ann_id): every column is permuted by numpy, the
     # ragged geometry by one gather once the checks have passed.
     tick("order = np.lexsort")
-    order = np.lexsort((ann_id, cat, img))
+    order = _instance_order(img, cat, ann_id)
     ident = not (order[1:] < order[:-1]).any()
     if not ident:
         ann_id, iscrowd, img, cat, src = ann_id[order], iscrowd[order], img[order], cat[order], src[order]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._intrinsics import ptr as _ptr
+from ._intrinsics import ptr as _ptr, ptr_add as _ptr_add
 from ._jit import serial
 from .jsonscan import _num, _ws
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
@@ -84,19 +84,40 @@ def move_left(buf, src, dst, n):
         buf[dst + k] = buf[src + k]
 
 
+@serial(inline="always")
+def _copy_count_bad(dst, src, m, max_abs):
+    """Copy ``m`` values (pointers) and count those that are not ``|v| <= max_abs`` (one
+    vectorised pass: every value is read once)."""
+    nb = 0
+    for k in range(m):
+        v = src[k]
+        dst[k] = v
+        nb += not (abs(v) <= max_abs)
+    return nb
+
+
+@serial(inline="always")
+def _count_bad(src, m, max_abs):
+    nb = 0
+    for k in range(m):
+        nb += not (abs(src[k]) <= max_abs)
+    return nb
+
+
 @serial
 def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, inst_ro, ring_off):
-    """See :func:`polygon_layout`. Returns (first odd ring, first bad value), output indices."""
+    """See :func:`polygon_layout`. Returns (first odd ring, first bad value), output indices.
+
+    An instance's rings are contiguous in the source, so its values are moved as one block
+    (checked while copied); only an instance holding a bad value is searched value by value.
+    """
     nsrc = ring_vals.shape[0]
     val_off = np.empty(nsrc + 1, np.int64)
     val_off[0] = 0
     for r in range(nsrc):
         val_off[r + 1] = val_off[r] + ring_vals[r]
-    # one sequential (vectorised) pass decides whether any value is bad at all; only then are
-    # the rings checked one by one, in output order, for the first bad one
-    nbad = 0
-    for k in range(coords.shape[0]):
-        nbad += not (abs(coords[k]) <= max_abs)
+    cp = _ptr(coords)
+    op = _ptr(out)
     first_odd = -1
     first_bad = -1
     rr = 0
@@ -104,24 +125,28 @@ def _polygon_layout(coords, ring_vals, r0, n_rings, max_abs, copy, out, out_rv, 
     inst_ro[0] = 0
     ring_off[0] = 0
     for j in range(n_rings.shape[0]):
-        for r in range(r0[j], r0[j] + n_rings[j]):
+        ra = r0[j]
+        rb = ra + n_rings[j]
+        for r in range(ra, rb):
             m = ring_vals[r]
             out_rv[rr] = m
             ring_off[rr + 1] = ring_off[rr] + m // 2
             if m % 2 != 0 and first_odd < 0:
                 first_odd = rr
-            a = val_off[r]
-            if copy:
-                for k in range(m):
-                    out[pos + k] = coords[a + k]
-            if nbad > 0 and first_bad < 0:
-                for k in range(m):
-                    if not (abs(coords[a + k]) <= max_abs):
-                        first_bad = pos + k
-                        break
-            pos += m
             rr += 1
         inst_ro[j + 1] = rr
+        a = val_off[ra]
+        m = val_off[rb] - a
+        if copy:
+            nb = _copy_count_bad(_ptr_add(op, pos), _ptr_add(cp, a), m, max_abs)
+        else:
+            nb = _count_bad(_ptr_add(cp, a), m, max_abs)
+        if nb > 0 and first_bad < 0:
+            for k in range(m):
+                if not (abs(coords[a + k]) <= max_abs):
+                    first_bad = pos + k
+                    break
+        pos += m
     return first_odd, first_bad
 
 

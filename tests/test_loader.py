@@ -640,6 +640,27 @@ def test_polygon_layout_against_numpy():
     out3 = polygon_layout(c3, ring_vals, r0, nr, 10.0)
     assert np.isnan(out3[0][out3[5]]) and out3[5] == int(np.flatnonzero(np.isnan(out3[0]))[0])
     assert polygon_layout(coords, ring_vals, r0, nr, 4.0)[5] == int(np.flatnonzero(np.abs(want) > 4.0)[0])
+    # identity layout: output index = input index
+    assert polygon_layout(c3, ring_vals, starts, n_rings, 10.0)[5] == k
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_instance_order_equals_lexsort(seed):
+    """The combined-key sort (ids rising in file order) and the lexsort fallback give
+    lexsort's permutation, ties (duplicate ids) in file order, extreme ids included."""
+    from cocodiff.loader import _instance_order
+    rng = np.random.default_rng(seed)
+    for t in range(200):
+        n = int(rng.integers(0, 60))
+        img = rng.integers(-4, 4, n) * int(10 ** rng.integers(0, 18))
+        cat = rng.integers(0, 5, n) * int(10 ** rng.integers(0, 12))
+        ann = rng.integers(0, 25, n)
+        if t % 2:
+            ann = np.sort(ann)
+        if t % 7 == 0 and n:
+            img[0] = np.iinfo(np.int64).min   # span too wide for one key: lexsort
+        got = _instance_order(img, cat, ann)
+        assert np.array_equal(got, np.lexsort((ann, cat, img))), (seed, t)
 
 
 # ---------------------------------------------------------------- load_pair
