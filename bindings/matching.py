@@ -90,8 +90,8 @@ from .engine._jit import get_threads, set_threads
 from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
 from .engine.chunks import pair_cost_bounds
-from .engine.relate import (_cost_bounds, _facts_range, _measures_range, facts_outputs, best_cover,
-                            candidate_pairs, run_starts)
+from .engine.facts import facts_outputs, facts_range
+from .engine.relate import _cost_bounds, _measures_range, best_cover, candidate_pairs, run_starts
 
 __all__ = ["compare", "Comparison", "RELATIONS"]
 
@@ -275,10 +275,10 @@ def _rasterize_both(ra, rows_a, rb, rows_b, nt, params):
 
 def _mask_facts_threaded(nt, counts, offsets, h, pos):
     """:func:`cocodiff.engine.relate.mask_facts` on ``nt`` threads (serial kernels over chunks)."""
-    area, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
+    area, total, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
     bounds = _cost_bounds(offsets, _n_chunks(nt))
-    _run_chunks(nt, lambda lo, hi: _facts_range(counts, offsets, h, lo, hi, area, ext, first, last, inner_zero,
-                                                ylo, yhi, pos), bounds)
+    _run_chunks(nt, lambda lo, hi: facts_range(counts, offsets, h, lo, hi, area, total, ext, first, last,
+                                               inner_zero, ylo, yhi, pos), bounds)
     return area, ext, (first, last, inner_zero, ylo, yhi, pos)
 
 

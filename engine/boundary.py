@@ -30,6 +30,7 @@ import numpy as np
 from ._intrinsics import ptr as _ptr, ptr_add as _ptr_add
 from ._jit import parallel, prange, serial
 from .chunks import pair_cost_bounds
+from .facts import _column_of, mask_summary
 
 __all__ = ["dilation_for", "boundary_iou_pairs", "boundary_rle_mask"]
 
@@ -46,40 +47,6 @@ def dilation_for(h, w, dilation_ratio=0.02):
     w = np.asarray(w, dtype=np.float64)
     d = np.round(dilation_ratio * np.sqrt(h * h + w * w)).astype(np.int64)
     return np.maximum(d, 1)
-
-
-@serial
-def _extent(counts, lo, hi, h):
-    """(x0, x1, y0, y1) inclusive extent of the foreground; x0 = -1 when empty."""
-    pos = 0
-    val = 0
-    x0 = -1
-    x1 = -1
-    y0 = h
-    y1 = -1
-    for k in range(lo, hi):
-        c = np.int64(counts[k])
-        if val == 1 and c > 0:
-            s = pos
-            e = pos + c - 1
-            xs = s // h
-            xe = e // h
-            if x0 == -1:
-                x0 = xs
-            x1 = xe
-            if xe > xs:
-                y0 = 0
-                y1 = h - 1
-            else:
-                ys = s - xs * h
-                ye = e - xs * h
-                if ys < y0:
-                    y0 = ys
-                if ye > y1:
-                    y1 = ye
-        pos += c
-        val = 1 - val
-    return x0, x1, y0, y1
 
 
 @serial
@@ -180,20 +147,6 @@ def _set_bits(m, base, s, e):
         for k in range(ws + 1, we):
             m[k] = _ALL
         m[we] |= hi
-
-
-@serial(inline="always")
-def _column_of(p, x, cs, h):
-    """Column of position ``p`` (column-major, height ``h``) and that column's start, from a
-    column ``x`` at or before it starting at ``cs``: a step of one or none in the common case,
-    a division only for a longer jump."""
-    r = p - cs
-    if r >= h:
-        if r < 2 * h:
-            return x + 1, cs + h
-        x = p // h
-        return x, x * h
-    return x, cs
 
 
 @serial(inline="always")
@@ -300,12 +253,12 @@ def _count_boundary(ma, mb, sz):
 
 
 @serial
-def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, has_ext, vr):
+def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, vr):
     """Boundary IoU of masks ``a`` and ``b``: (value, words needed). Every array is a pointer
     (no reference counting per pair): ``counts``, ``offsets``, ``buf`` (uint64 scratch of
     ``bcap`` words: when the crop needs more, nothing is computed and the second value says how
-    many), ``ext`` (flat :func:`cocodiff.engine.relate.rle_extents` rows when ``has_ext``, else
-    extents are computed here), ``vr`` (int64[2] scratch).
+    many), ``ext`` (the masks' extents, flat :func:`cocodiff.engine.relate.rle_extents` rows),
+    ``vr`` (int64[2] scratch).
 
     The union crop of the two extents is held as bit columns (64 pixels a word): mask
     ``m`` and its vertical erosion ``v`` decoded from the runs; the horizontal erosion of
@@ -316,16 +269,13 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, has_ext, 
     ha = offsets[a + 1]
     lb = offsets[b]
     hb = offsets[b + 1]
-    if not has_ext:
-        ax0, ax1, ay0, ay1 = _extent(counts, la, ha, h)
-        bx0, bx1, by0, by1 = _extent(counts, lb, hb, h)
-    else:   # rle_extents layout: x0, y0, x1, y1 (exclusive), x1 == x0 when empty
-        ax0, ay0, ax1, ay1 = ext[4 * a], ext[4 * a + 1], ext[4 * a + 2] - 1, ext[4 * a + 3] - 1
-        bx0, by0, bx1, by1 = ext[4 * b], ext[4 * b + 1], ext[4 * b + 2] - 1, ext[4 * b + 3] - 1
-        if ax1 < ax0:
-            ax0 = -1
-        if bx1 < bx0:
-            bx0 = -1
+    # rle_extents layout: x0, y0, x1, y1 (exclusive), x1 == x0 when empty
+    ax0, ay0, ax1, ay1 = ext[4 * a], ext[4 * a + 1], ext[4 * a + 2] - 1, ext[4 * a + 3] - 1
+    bx0, by0, bx1, by1 = ext[4 * b], ext[4 * b + 1], ext[4 * b + 2] - 1, ext[4 * b + 3] - 1
+    if ax1 < ax0:
+        ax0 = -1
+    if bx1 < bx0:
+        bx0 = -1
     if ax0 == -1 and bx0 == -1:
         return 0.0, 0
     if ax0 == -1:
@@ -365,7 +315,6 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, has_ext, 
 def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
     buf = np.empty(4096, np.uint64)
     vr = np.empty(2, np.int64)
-    has_ext = ext.shape[0] != 0
     ext_c = np.ascontiguousarray(ext)
     cp = _ptr(counts)
     op = _ptr(offsets)
@@ -373,8 +322,7 @@ def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
     vp = _ptr(vr)
     for k in range(lo, hi):
         while True:
-            r, need = _pair_boundary_iou(cp, op, pa[k], pb[k], h[k], w[k], d[k], _ptr(buf), buf.shape[0], ep,
-                                         has_ext, vp)
+            r, need = _pair_boundary_iou(cp, op, pa[k], pb[k], h[k], w[k], d[k], _ptr(buf), buf.shape[0], ep, vp)
             if need == 0:
                 break
             buf = np.empty(max(need, 2 * buf.shape[0]), np.uint64)
@@ -410,8 +358,9 @@ def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ra
     parallel : bool or None -- None: parallel when there are more than 20000 pairs (the parallel
         twin is not cached: compiling it costs seconds, worth it only for big batches).
     ext : int64 (n_masks, 4) or None -- the masks' extents as :func:`cocodiff.engine.relate.rle_extents`
-        gives them (a speed-up when already known; None: computed per pair). They must be the
-        exact extents of these masks: the crop is sized from them.
+        gives them (a speed-up when already known; None: computed here, each mask with the
+        height of a pair it is in). They must be the exact extents of these masks: the crop is
+        sized from them.
 
     Returns
     -------
@@ -437,7 +386,12 @@ def boundary_iou_pairs(counts, offsets, pa, pb, h, w, dilation=None, dilation_ra
     d = np.ascontiguousarray(np.broadcast_to(np.asarray(dilation, dtype=np.int64), (n,)))
     if parallel is None:
         parallel = n > 20000
-    ext = np.zeros((0, 4), np.int64) if ext is None else np.ascontiguousarray(ext, dtype=np.int64)
+    if ext is None:
+        hm = np.zeros(offsets.shape[0] - 1, np.int64)   # height 0: in no pair, extent not needed
+        hm[pa] = h
+        hm[pb] = h
+        ext = mask_summary(counts, offsets, hm)[8]
+    ext = np.ascontiguousarray(ext, dtype=np.int64)
     fn = _biou_parallel if parallel else _biou_serial
     return fn(counts, offsets, pa, pb, h, w, d, ext)
 

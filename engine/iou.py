@@ -25,71 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from .chunks import pair_cost_bounds
+from .facts import mask_summary
 from ._jit import parallel, prange, serial
 
 __all__ = ["iou_matrix", "pair_intersections", "pair_intersections_parallel",
            "pair_iou", "pair_iou_parallel", "bbox_iou_matrix", "rle_summary"]
 
 _N_CHUNKS = 256
-
-
-@serial
-def _summary(counts, offsets, h):
-    """Per-RLE facts (see :func:`rle_summary`); ``h`` empty = heights unknown."""
-    n = offsets.shape[0] - 1
-    use_h = h.shape[0] == n and n > 0
-    area = np.zeros(n, np.int64)
-    total = np.zeros(n, np.int64)
-    first = np.zeros(n, np.int64)
-    last = np.zeros(n, np.int64)
-    inner_zero = np.zeros(n, np.uint8)
-    ylo = np.zeros(n, np.int64)
-    yhi = np.full(n, np.iinfo(np.int64).max, np.int64)
-    pos = np.empty(counts.shape[0], np.int64)
-    for i in range(n):
-        a = offsets[i]
-        b = offsets[i + 1]
-        p = np.int64(0)
-        ar = np.int64(0)
-        f = np.int64(-1)
-        l = np.int64(0)
-        z = 0
-        hh = np.int64(h[i]) if use_h else np.int64(0)
-        lo = np.iinfo(np.int64).max
-        hi = np.int64(-1)
-        for j in range(a, b):
-            c = np.int64(counts[j])
-            pos[j] = p
-            if c == 0 and j > a:
-                z = 1
-            if (j - a) & 1:
-                if c > 0:
-                    if f < 0:
-                        f = p
-                    l = p + c
-                    if hh > 0 and (lo > 0 or hi < hh - 1):
-                        col0 = (p // hh) * hh  # position of the run's column start
-                        ys = p - col0
-                        ye = ys + c - 1
-                        if ye >= hh:  # the run spans columns: every row
-                            lo = 0
-                            hi = hh - 1
-                        else:
-                            if ys < lo:
-                                lo = ys
-                            if ye > hi:
-                                hi = ye
-                ar += c
-            p += c
-        area[i] = ar
-        total[i] = p
-        first[i] = p if f < 0 else f
-        last[i] = l
-        inner_zero[i] = z
-        if hh > 0:
-            ylo[i] = lo
-            yhi[i] = hi
-    return area, total, first, last, inner_zero, ylo, yhi, pos
 
 
 @serial
@@ -116,7 +58,7 @@ def rle_summary(counts, offsets):
     >>> int(a[0]), int(t[0]), int(f[0]), int(l[0]), int(z[0])
     (2, 6, 1, 3, 0)
     """
-    area, total, first, last, z, _, _, _ = _summary(counts, offsets, np.zeros(0, np.int64))
+    area, total, first, last, z, _, _, _, _ = mask_summary(counts, offsets, np.zeros(0, np.int64))
     return area, total, first, last, z
 
 
@@ -280,15 +222,15 @@ def iou_matrix(dt_counts, dt_offsets, gt_counts, gt_offsets, iscrowd, dt_h=None,
         raise ValueError("iou_matrix: iscrowd must have one entry per ground truth")
     no_h = np.zeros(0, np.int64)
     if dt_h is None or gt_h is None:
-        sd = _summary(dt_counts, dt_offsets, no_h)
-        sg = _summary(gt_counts, gt_offsets, no_h)
+        sd = mask_summary(dt_counts, dt_offsets, no_h)
+        sg = mask_summary(gt_counts, gt_offsets, no_h)
     else:
         if dt_h.shape[0] != m or gt_h.shape[0] != n:
             raise ValueError("iou_matrix: dt_h / gt_h must have one height per mask")
-        sd = _summary(dt_counts, dt_offsets, dt_h)
-        sg = _summary(gt_counts, gt_offsets, gt_h)
-    ad, td, fd, ld, zd, yld, yhd, pd = sd
-    ag, tg, fg, lg, zg, ylg, yhg, pg = sg
+        sd = mask_summary(dt_counts, dt_offsets, dt_h)
+        sg = mask_summary(gt_counts, gt_offsets, gt_h)
+    ad, td, fd, ld, zd, yld, yhd, pd, _ = sd
+    ag, tg, fg, lg, zg, ylg, yhg, pg, _ = sg
     same_store = (dt_counts.shape[0] == gt_counts.shape[0] and m == n
                   and dt_counts.ctypes.data == gt_counts.ctypes.data
                   and dt_offsets.ctypes.data == gt_offsets.ctypes.data)
@@ -344,7 +286,7 @@ def _pair_inter_range(counts, offsets, pa, pb, summ, out, lo, hi):
 def _store_summary(counts, offsets, h):
     if h.shape[0] != 0 and h.shape[0] != offsets.shape[0] - 1:
         raise ValueError("h must have one height per mask")
-    return _summary(counts, offsets, h)
+    return mask_summary(counts, offsets, h)
 
 
 @serial
@@ -402,7 +344,7 @@ def pair_intersections_parallel(counts, offsets, pa, pb, h=None):
 
 @serial
 def _pair_iou_range(counts, offsets, pa, pb, crowd, summ, out, lo, hi):
-    area, total, first, last, z, ylo, yhi, pos = summ
+    area, total, first, last, z, ylo, yhi, pos, _ = summ
     for k in range(lo, hi):
         a = pa[k]
         b = pb[k]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .boundary import _column_of, _extent
 from .chunks import pair_cost_bounds
+from .facts import facts_outputs, facts_range, mask_summary
 from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
 from ._jit import parallel, prange, serial
@@ -31,16 +31,7 @@ def rle_extents(counts, offsets, h):
     >>> rle_extents(np.array([5, 2, 9], np.uint32), np.array([0, 3]), np.array([4])).tolist()
     [[1, 1, 2, 3]]
     """
-    n = offsets.shape[0] - 1
-    out = np.zeros((n, 4), np.int64)
-    for i in range(n):
-        x0, x1, y0, y1 = _extent(counts, offsets[i], offsets[i + 1], h[i])
-        if x0 >= 0:
-            out[i, 0] = x0
-            out[i, 1] = y0
-            out[i, 2] = x1 + 1
-            out[i, 3] = y1 + 1
-    return out
+    return mask_summary(counts, offsets, h)[8]
 
 
 @serial
@@ -155,70 +146,6 @@ def best_cover(owner, part, inter, eligible, n_owner, n_part):
 
 # --------------------------------------------------------------------------- fused per-mask / per-pair passes
 @serial
-def _facts_range(counts, offsets, h, lo, hi, area, ext, first, last, inner_zero, ylo, yhi, pos):
-    for i in range(lo, hi):
-        a = offsets[i]
-        b = offsets[i + 1]
-        hh = np.int64(h[i])
-        p = np.int64(0)
-        ar = np.int64(0)
-        f = np.int64(-1)
-        end = np.int64(0)
-        z = 0
-        x0 = np.int64(-1)
-        x1 = np.int64(-1)
-        y0 = hh
-        y1 = np.int64(-1)
-        xs = np.int64(0)
-        cs = np.int64(0)
-        for j in range(a, b):
-            c = np.int64(counts[j])
-            pos[j] = p
-            if c == 0 and j > a:
-                z = 1
-            if (j - a) & 1 and c > 0:
-                if f < 0:
-                    f = p
-                e = p + c - 1
-                end = e + 1
-                ar += c
-                xs, cs = _column_of(p, xs, cs, hh)   # tracked without a division in the common cases
-                if x0 == -1:
-                    x0 = xs
-                if e - cs >= hh:    # the run spans columns: every row
-                    x1 = e // hh
-                    y0 = 0
-                    y1 = hh - 1
-                else:
-                    x1 = xs
-                    ys = p - cs
-                    ye = e - cs
-                    if ys < y0:
-                        y0 = ys
-                    if ye > y1:
-                        y1 = ye
-            p += c
-        area[i] = ar
-        first[i] = p if f < 0 else f
-        last[i] = end
-        inner_zero[i] = z
-        if x0 >= 0:
-            ext[i, 0] = x0
-            ext[i, 1] = y0
-            ext[i, 2] = x1 + 1
-            ext[i, 3] = y1 + 1
-            ylo[i] = y0
-            yhi[i] = y1
-        else:
-            ext[i, 0] = 0
-            ext[i, 1] = 0
-            ext[i, 2] = 0
-            ext[i, 3] = 0
-            ylo[i] = 0
-            yhi[i] = np.iinfo(np.int64).max
-
-
-@serial
 def _cost_bounds(offsets, n_chunks):
     """``n_chunks`` contiguous mask ranges of about equal run count."""
     n = offsets.shape[0] - 1
@@ -244,23 +171,15 @@ def _cost_bounds(offsets, n_chunks):
     return bounds
 
 
-@serial
-def facts_outputs(n):
-    """The per-mask arrays :func:`_facts_range` fills for ``n`` masks:
-    ``(area, ext, first, last, inner_zero, ylo, yhi)``."""
-    return (np.empty(n, np.int64), np.empty((n, 4), np.int64), np.empty(n, np.int64), np.empty(n, np.int64),
-            np.empty(n, np.uint8), np.empty(n, np.int64), np.empty(n, np.int64))
-
-
 def _mask_facts(counts, offsets, h, pos):
     """Body of :func:`mask_facts` (serial / ``prange`` twins)."""
-    area, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
+    area, total, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
     if pos.shape[0] < counts.shape[0]:
         pos = np.empty(counts.shape[0], pos.dtype)
     bounds = _cost_bounds(offsets, 64)
     for c in prange(bounds.shape[0] - 1):
-        _facts_range(counts, offsets, h, bounds[c], bounds[c + 1], area, ext, first, last, inner_zero,
-                     ylo, yhi, pos)
+        facts_range(counts, offsets, h, bounds[c], bounds[c + 1], area, total, ext, first, last, inner_zero,
+                    ylo, yhi, pos)
     return area, ext, (first, last, inner_zero, ylo, yhi, pos)
 
 

@@ -523,8 +523,35 @@ def test_mask_facts_vs_reference_kernels(parallel):
         ys, xs = np.nonzero(m)
         exp = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if xs.size else [0, 0, 0, 0]
         assert ext[i].tolist() == [int(v) for v in exp]
-    inner_zero = facts[2]
+    first, last, inner_zero, ylo, yhi, pos = facts
     assert inner_zero.tolist() == [int((counts[a + 1:b] == 0).any()) for a, b in zip(offs[:-1], offs[1:])]
+    big = np.iinfo(np.int64).max
+    for i, m in enumerate(dense):       # positions and rows from the dense masks (column-major)
+        on = np.flatnonzero(m.T.ravel())
+        rows = np.flatnonzero(m.any(axis=1))
+        assert (first[i], last[i]) == ((on[0], on[-1] + 1) if on.size else (m.size, 0))
+        assert (ylo[i], yhi[i]) == ((rows[0], rows[-1]) if rows.size else (0, big))
+        c = counts[offs[i]:offs[i + 1]].astype(np.int64)
+        assert np.array_equal(pos[offs[i]:offs[i + 1]], np.cumsum(c) - c)
+
+
+def test_mask_summary_heights_known_and_unknown():
+    """The one per-mask facts kernel behind the IoU kernels, compare and Boundary IoU: sums and
+    positions do not need the heights; extents and row ranges do (unknown: zeros / every row)."""
+    from cocodiff.engine.facts import mask_summary
+    from cocodiff.engine.iou import rle_summary
+    rng = np.random.default_rng(5)
+    counts, offs, hs, dense = _random_store(rng, 60, zero_runs=True)
+    known = mask_summary(counts, offs, hs)
+    unknown = mask_summary(counts, offs, np.zeros(0, np.int64))
+    for k in (0, 1, 2, 3, 4, 7):       # area, total, first, last, inner_zero, pos
+        assert np.array_equal(known[k], unknown[k]), k
+    assert known[1].tolist() == [m.size for m in dense]
+    assert known[0].tolist() == [int(m.sum()) for m in dense]
+    assert not unknown[8].any() and (unknown[5] == 0).all() and (unknown[6] == np.iinfo(np.int64).max).all()
+    assert (known[8][:, 2] > 0).any()
+    for a, b in zip(rle_summary(counts, offs), known[:5]):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("parallel", [False, True])
