@@ -106,6 +106,7 @@ import numpy as np
 
 from .dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING, Dataset
 from ._io import sigint_deferred
+from ._threads import run_jobs
 from .errors import InputError, Warnings
 
 __all__ = ["load", "load_pair", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD",
@@ -440,11 +441,57 @@ _DEC_CATS = msgspec.json.Decoder(list[_Category])
 _use_scanner = True   # tests turn it off to compare both paths
 
 
+#: a file is scanned in parts of at least this many bytes, on the thread pool, when more than
+#: one thread is allowed (``cocodiff.engine._jit.set_threads`` / ``--threads``)
+SCAN_PART_MIN_BYTES = 8 << 20
+
+
+def _scan(buf, results: bool, threads: int | None = None):
+    """:func:`cocodiff.engine.jsonscan.scan_coco` of ``buf``, in parts on ``threads`` threads
+    (None: the Numba thread count) when the file is big enough; the same result either way.
+
+    The annotations list is cut at candidate object boundaries (:func:`split_points`) and every
+    part is parsed on its own. Part ``i`` is used only if part ``i - 1`` stopped exactly at its
+    first byte -- proof that the cut lies between two annotations. When part 0 runs past its
+    cut (the cut was inside an annotation, or in another section) part 0 alone is the whole
+    document; when a later part does, the parts after it are dropped and the document's rest
+    is scanned from where it ended. A bail in a used part is the bail the one-pass scan gives.
+    """
+    from .engine import jsonscan as js
+    if threads is None:
+        from .engine._jit import get_threads
+        threads = get_threads()
+    parts = min(2 * threads, buf.shape[0] // SCAN_PART_MIN_BYTES) if threads > 1 else 1
+    cuts = js.split_points(buf, parts) if parts > 1 else []
+    if not cuts:
+        with sigint_deferred():  # Ctrl-C inside the scanner could crash it: delivered once it returns
+            return js.scan_coco(buf, results)
+    jobs = list(zip([-1] + cuts, cuts + [-1]))
+    # the parts run on pool threads (a signal is only ever delivered to the main thread)
+    res = run_jobs(threads, lambda job: js.scan_part(buf, results, *job), jobs)
+    st, where, r = res[0]
+    if st != 12:
+        return st, where, r        # part 0 read the whole document (or bailed in it)
+    used = [r]
+    for st, where, r in res[1:]:
+        if st not in (0, 12):
+            return st, where, None
+        used.append(r)
+        if st == 0:               # the end of the annotations list
+            break
+    else:  # pragma: no cover - the last part has no stop: it ends with 0 or a bail
+        raise AssertionError("scanner parts did not end")
+    st, where, tail = js.scan_tail(buf, results, where, used[0])
+    if st != 0:
+        return st, where, None
+    log.debug("scanned in %d parts", len(used))
+    return 0, where, js.concat_scans(used, tail, results)
+
+
 def _decode_fast(data: bytes, name: str, results: bool):
     """The Numba scanner's path; None when it bails (the msgspec path then decides)."""
-    from .engine.jsonscan import BAIL_REASONS, scan_coco
-    with sigint_deferred():  # Ctrl-C inside the scanner could crash it: delivered once it returns
-        status, where, r = scan_coco(np.frombuffer(data, np.uint8), results)
+    from .engine.jsonscan import BAIL_REASONS
+    status, where, r = _scan(np.frombuffer(data, np.uint8), results)
     if status != 0:
         log.debug("%s: fast scanner bailed at byte %d (%s); using the msgspec path", name, where,
                   BAIL_REASONS.get(status, status))

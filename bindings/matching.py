@@ -86,6 +86,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._io import atomic_path, sigint_deferred
+from ._threads import run_jobs as _run_jobs
 from .engine._jit import get_threads, set_threads
 from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
@@ -162,27 +163,6 @@ class _Stages:
 
     def as_dict(self):
         return {k: dict(wall=round(self.wall[k], 4), cpu=round(self.cpu[k], 4)) for k in self.wall}
-
-
-_POOLS: dict = {}
-
-
-def _pool(n):
-    """A process-wide thread pool of ``n`` workers (the kernels release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-    if n not in _POOLS:
-        _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix=f"cocodiff{n}")
-    return _POOLS[n]
-
-
-def _run_jobs(n, fn, jobs):
-    """``fn(job)`` for every job, on ``n`` threads (in order on one)."""
-    if n <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            fn(j)
-        return
-    for f in [_pool(n).submit(fn, j) for j in jobs]:
-        f.result()
 
 
 def _run_chunks(n, fn, bounds, *args):

@@ -29,7 +29,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from ._intrinsics import as_float as _as_float, load8 as _load8, ptr as _ptr
 from ._jit import serial
 
-__all__ = ["scan_coco", "parse_float", "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL",
+__all__ = ["scan_coco", "scan_part", "scan_tail", "split_points", "concat_scans", "parse_float", "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL",
            "MAX_DEPTH", "BAIL_REASONS"]
 
 SEG_POLYGON = 0
@@ -56,6 +56,7 @@ BAIL_REASONS = {
     9: "missing required key",
     10: "section missing or not a list",
     11: "trailing data",
+    12: "stopped at the requested part boundary",
 }
 
 _POW10 = np.array([10.0 ** k for k in range(23)], np.float64)  # exactly representable
@@ -551,6 +552,7 @@ _K_COUNTS = np.frombuffer(b"counts", np.uint8).copy()
 _K_IMAGES = np.frombuffer(b"images", np.uint8).copy()
 _K_ANNS = np.frombuffer(b"annotations", np.uint8).copy()
 _K_CATS = np.frombuffer(b"categories", np.uint8).copy()
+_K_ANNS_Q = np.frombuffer(b'"annotations"', np.uint8).copy()
 
 
 @serial
@@ -690,7 +692,7 @@ def _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr, slow_t, slow_i
                         cnt += 1
                         p += ln + 1
                         continue
-                    p = _ws(buf, p, end)   # after '[' or ',': whitespace allowed
+                p = _ws(buf, p, end)   # after '[' or ',': whitespace allowed
                 val, q, code = _num(buf, p, end)
                 if code == 2:
                     return 5, p, nv, nr, ns, nri
@@ -838,8 +840,12 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
 @serial
 def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
           ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings, rle_h, rle_w, soff, loff, acap,
-          coords, ncap, ring_vals, rcap, sbytes, sbcap, lcounts, lccap, slow_t, slow_i, slow_a, slow_b, scap):
+          coords, ncap, ring_vals, rcap, sbytes, sbcap, lcounts, lccap, slow_t, slow_i, slow_a, slow_b, scap,
+          stop_at):
     """The annotations list from its first ``{`` to past its ``]``, into the output pointers.
+
+    Stops with status 12 when an annotation would start at byte ``stop_at`` (-1: never): the
+    end of one part of a list parsed in parts (see :func:`scan_part`).
 
     Returns (status, p, n, nv, nr, nsb, nlc, ns, need). Status -2: an output is full (``need``
     says which, as ``_NEED_*`` bits); ``p`` and the counts are then those at the start of the
@@ -851,6 +857,9 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
     need = 0
     p0, nv0, nr0, nsb0, nlc0, ns0 = p, nv, nr, nsb, nlc, ns
     while True:
+        if p == stop_at:
+            status = 12
+            break
         if p >= end or buf[p] != 123:
             status = 1
             break
@@ -1007,10 +1016,15 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
 
 
 @serial
-def _scan(data, results, cap_a, coords):
+def _scan(data, results, cap_a, coords, start, stop_at, phase0, top_seen0, spans0):
+    """The whole document (``start`` < 0), or one part of it (see :func:`scan_part` /
+    :func:`scan_tail`): ``phase0`` 5 parses annotations from the ``{`` at ``start`` to past
+    the list's ``]``; 2 / 3 go on after the annotations list at ``start`` with the top-level
+    keys seen so far (``top_seen0``) and the section spans found so far (``spans0``).
+    ``stop_at``: see :func:`_anns`."""
     end = data.shape[0]
     buf = _ptr(data)
-    spans = np.full(4, -1, np.int64)   # images a, b; categories a, b
+    spans = spans0.copy()   # images a, b; categories a, b
     # per annotation
     ann_id = np.empty(cap_a, np.int64)
     img = np.empty(cap_a, np.int64)
@@ -1041,21 +1055,20 @@ def _scan(data, results, cap_a, coords):
     nlc = 0
     ns = 0
     status = 0
-    p = _ws(buf, 0, end)
-    top_seen = 0
-    # ------------------------------------------------------------ top level
-    if results:
-        if p >= end or buf[p] != 91:
-            return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
-                    rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
-                    slow_t, slow_i, slow_a, slow_b, ns)
+    top_seen = top_seen0
+    if start >= 0:
+        p = _ws(buf, start, end)
+        phase = phase0
     else:
-        if p >= end or buf[p] != 123:
+        p = _ws(buf, 0, end)
+        # ------------------------------------------------------------ top level
+        if p >= end or buf[p] != (91 if results else 123):
             return (10, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
                     rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
-                    slow_t, slow_i, slow_a, slow_b, ns)
-        p = _ws(buf, p + 1, end)
-    phase = 0 if results else 1   # 1: in top object, looking for keys
+                    slow_t, slow_i, slow_a, slow_b, ns, top_seen)
+        if not results:
+            p = _ws(buf, p + 1, end)
+        phase = 0 if results else 1   # 1: in top object, looking for keys
     while status == 0:
         if phase == 1:
             if p >= end:
@@ -1120,9 +1133,10 @@ def _scan(data, results, cap_a, coords):
             elif not results and top_seen != 7:
                 status = 10
             break
-        # ---------------------------------------------------------- phase 0: annotations list
-        p = _ws(buf, p + 1, end)   # past '['
-        if p < end and buf[p] == 93:
+        # ------------------------------------- phase 0: annotations list (5: from one of its objects)
+        if phase == 0:
+            p = _ws(buf, p + 1, end)   # past '['
+        if phase == 0 and p < end and buf[p] == 93:
             p += 1
         else:
             while True:
@@ -1132,7 +1146,7 @@ def _scan(data, results, cap_a, coords):
                     _ptr(has_bb), _ptr(seg_kind), _ptr(n_rings), _ptr(rle_h), _ptr(rle_w), _ptr(soff), _ptr(loff),
                     ann_id.shape[0], _ptr(coords), coords.shape[0], _ptr(ring_vals), ring_vals.shape[0],
                     _ptr(sbytes), sbytes.shape[0], _ptr(lcounts), lcounts.shape[0],
-                    _ptr(slow_t), _ptr(slow_i), _ptr(slow_a), _ptr(slow_b), slow_t.shape[0])
+                    _ptr(slow_t), _ptr(slow_i), _ptr(slow_a), _ptr(slow_b), slow_t.shape[0], stop_at)
                 if st != -2:
                     break
                 if need & _NEED_ANN:
@@ -1167,13 +1181,13 @@ def _scan(data, results, cap_a, coords):
                     slow_b = _grow(slow_b, m3)
             if st != 0:
                 status = st
-        if status != 0:
+        if status != 0 or phase == 5:   # a part ends past the list's ']'
             break
         p = _ws(buf, p, end)
         phase = 3 if results else 2
     return (status, p, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
             rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
-            slow_t, slow_i, slow_a, slow_b, ns)
+            slow_t, slow_i, slow_a, slow_b, ns, top_seen)
 
 
 class ScanResult:
@@ -1181,7 +1195,64 @@ class ScanResult:
 
     __slots__ = ("n", "images_span", "categories_span", "ann_id", "image_id", "category_id", "iscrowd",
                  "area", "score", "bbox", "has_bbox", "seg_kind", "n_rings", "rle_h", "rle_w",
-                 "str_offsets", "str_bytes", "list_offsets", "list_counts", "ring_vals", "coords")
+                 "str_offsets", "str_bytes", "list_offsets", "list_counts", "ring_vals", "coords",
+                 "top_seen", "_coords_buf")
+
+
+_NO_SPANS = np.full(4, -1, np.int64)
+
+
+def _run(buf, results, start, stop_at, phase, top_seen, spans, nbytes):
+    """One :func:`_scan` call sized for ``nbytes`` of input -> (status, where, ScanResult or None)."""
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    cap_a = max(16, nbytes // 400)
+    # the coordinates are most of the output: allocated by numpy, whose large arrays are backed
+    # by huge pages where the OS offers them (first touch several times faster than Numba's)
+    out = _scan(buf, bool(results), cap_a, np.empty(max(64, nbytes // 7), np.float64), int(start), int(stop_at),
+                int(phase), int(top_seen), np.ascontiguousarray(spans, dtype=np.int64))
+    (status, where, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
+     rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
+     slow_t, slow_i, slow_a, slow_b, ns, top_seen) = out
+    if status not in (0, 12):
+        return int(status), int(where), None
+    cbuf = coords
+    coords = coords[:nv]
+    area = area[:n]
+    score = score[:n]
+    bbox = bbox[:4 * n]
+    if ns:
+        tgt = {_T_COORD: coords, _T_AREA: area, _T_SCORE: score, _T_BBOX: bbox}
+        for t, i, a, b in zip(slow_t[:ns].tolist(), slow_i[:ns].tolist(), slow_a[:ns].tolist(),
+                              slow_b[:ns].tolist()):
+            v = float(buf[a:b].tobytes())
+            if t != _T_COORD and not np.isfinite(v):
+                return 4, int(a), None   # out-of-range scalar: let the slow path judge it
+            tgt[t][i] = v
+    r = ScanResult()
+    r.n = int(n)
+    r.images_span = (int(spans[0]), int(spans[1]))
+    r.categories_span = (int(spans[2]), int(spans[3]))
+    r.top_seen = int(top_seen)
+    r.ann_id = ann_id[:n]
+    r.image_id = img[:n]
+    r.category_id = cat[:n]
+    r.iscrowd = crowd[:n]
+    r.area = area
+    r.score = score
+    r.bbox = bbox.reshape(n, 4)
+    r.has_bbox = has_bb[:n].view(np.bool_)
+    r.seg_kind = seg_kind[:n]
+    r.n_rings = n_rings[:n]
+    r.rle_h = rle_h[:n]
+    r.rle_w = rle_w[:n]
+    r.str_offsets = soff[:n + 1]
+    r.str_bytes = sbytes[:nsb]
+    r.list_offsets = loff[:n + 1]
+    r.list_counts = lcounts[:nlc]
+    r.ring_vals = ring_vals[:nr]
+    r.coords = coords
+    r._coords_buf = cbuf
+    return int(status), int(where), r
 
 
 def scan_coco(buf: np.ndarray, results: bool = False):
@@ -1214,53 +1285,145 @@ def scan_coco(buf: np.ndarray, results: bool = False):
     >>> status, r.ann_id, r.coords
     (0, array([7]), array([1. , 2. , 3.5, 4. , 5. , 6. ]))
     """
-    buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    nb = buf.shape[0]
-    cap_a = max(16, nb // 400)
-    # the coordinates are most of the output: allocated by numpy, whose large arrays are backed
-    # by huge pages where the OS offers them (first touch several times faster than Numba's)
-    out = _scan(buf, bool(results), cap_a, np.empty(max(64, nb // 7), np.float64))
-    (status, where, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
-     rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
-     slow_t, slow_i, slow_a, slow_b, ns) = out
-    if status != 0:
-        return int(status), int(where), None
-    coords = coords[:nv]
-    area = area[:n]
-    score = score[:n]
-    bbox = bbox[:4 * n]
-    if ns:
-        raw = buf
-        tgt = {_T_COORD: coords, _T_AREA: area, _T_SCORE: score, _T_BBOX: bbox}
-        for t, i, a, b in zip(slow_t[:ns].tolist(), slow_i[:ns].tolist(), slow_a[:ns].tolist(),
-                              slow_b[:ns].tolist()):
-            v = float(raw[a:b].tobytes())
-            if t != _T_COORD and not np.isfinite(v):
-                return 4, int(a), None   # out-of-range scalar: let the slow path judge it
-            tgt[t][i] = v
+    return _run(buf, results, -1, -1, 0, 0, _NO_SPANS, buf.shape[0])
+
+
+# ------------------------------------------------------------------------------------------
+# a file in parts: the annotations list cut at object boundaries, parts parsed independently
+
+@serial
+def _split_after(data, q, end):
+    """The first ``{`` at or after ``q`` that follows ``}`` and ``,`` (whitespace between
+    allowed): a *candidate* boundary between two objects of a list; -1 when none."""
+    buf = _ptr(data)
+    p = q
+    while p < end:
+        if buf[p] == 125:   # }
+            r = _ws(buf, p + 1, end)
+            if r < end and buf[r] == 44:
+                r = _ws(buf, r + 1, end)
+                if r < end and buf[r] == 123:
+                    return r
+        p += 1
+    return -1
+
+
+@serial
+def _find(data, needle):
+    """First position of ``needle`` in ``data`` (-1: none)."""
+    n = needle.shape[0]
+    first = needle[0]
+    for p in range(data.shape[0] - n + 1):
+        if data[p] == first:
+            k = 1
+            while k < n and data[p + k] == needle[k]:
+                k += 1
+            if k == n:
+                return p
+    return -1
+
+
+def split_points(buf: np.ndarray, parts: int, lo: int = -1):
+    """Up to ``parts - 1`` increasing candidate cut positions (each a ``{`` after ``},``) in
+    ``buf[lo:]``, about evenly spaced; ``lo`` -1: from the first ``"annotations"`` (the start
+    when there is none). Candidates only: :func:`scan_part` tells whether a cut is really a
+    boundary between two annotations.
+
+    Examples
+    --------
+    >>> b = np.frombuffer(b'[{"a": 1}, {"b": 2}, {"c": 3}, {"d": 4}]', np.uint8)
+    >>> split_points(b, 3)
+    [21, 31]
+    """
+    end = buf.shape[0]
+    if lo < 0:
+        lo = max(0, int(_find(buf, _K_ANNS_Q)))
+    out = []
+    for i in range(1, parts):
+        q = _split_after(buf, lo + (end - lo) * i // parts, end)
+        if q < 0:
+            break
+        if not out or q > out[-1]:
+            out.append(int(q))
+    return out
+
+
+def scan_part(buf: np.ndarray, results: bool, start: int, stop: int):
+    """Parse one part of a file cut at :func:`split_points`.
+
+    ``start`` < 0: the document from its beginning (the top level, the sections before the
+    annotations, the annotations up to ``stop``); else the annotations from the object at
+    ``start`` up to ``stop`` (-1: to the end of the list). Returns ``(status, where,
+    ScanResult or None)``: status 12 when the part reached an annotation starting exactly at
+    ``stop`` (``stop`` is then proven to be a boundary between two annotations), 0 when it
+    reached the end of the annotations list (part 0 of a results file: the document's end;
+    part 0 of an instances file: the whole document), else a bail code at ``where``.
+
+    Examples
+    --------
+    >>> s = (b'{"images": [], "categories": [], "annotations": [{"id": 7, "image_id": 1, '
+    ...      b'"category_id": 2, "segmentation": [[1, 2, 3, 4, 5, 6]]}, {"id": 8, "image_id": 1, '
+    ...      b'"category_id": 2, "segmentation": [[7, 8, 9, 10, 11, 12]]}]}')
+    >>> b = np.frombuffer(s, np.uint8)
+    >>> cut = split_points(b, 2)[0]
+    >>> st0, _, r0 = scan_part(b, False, -1, cut)
+    >>> st1, end1, r1 = scan_part(b, False, cut, -1)
+    >>> st2, _, r2 = scan_tail(b, False, end1, r0)
+    >>> (st0, st1, st2), concat_scans([r0, r1], r2).ann_id.tolist()
+    ((12, 0, 0), [7, 8])
+    """
+    if start < 0:
+        return _run(buf, results, -1, stop, 0, 0, _NO_SPANS, buf.shape[0])
+    nbytes = (stop if stop >= 0 else buf.shape[0]) - start
+    return _run(buf, results, start, stop, 5, 0, _NO_SPANS, nbytes)
+
+
+def scan_tail(buf: np.ndarray, results: bool, p: int, first):
+    """The rest of the document after the annotations list that ended at ``p``, continuing
+    part 0's top level (``first``: its :class:`ScanResult`). Returns ``(status, where,
+    ScanResult or None)``; the result holds no annotations, only the section spans."""
+    spans = np.array([*first.images_span, *first.categories_span], np.int64)
+    return _run(buf, results, p, -1, 3 if results else 2, first.top_seen, spans, 0)
+
+
+def concat_scans(parts, tail, results=False):
+    """One :class:`ScanResult` from consecutive parts (and the section spans of ``tail``);
+    ``results``: a results file (``ann_id`` 1..n over all parts).
+
+    The first part's coordinate buffer is reused when it has room (it is sized for the
+    whole file), so only the later parts' coordinates are copied."""
+    if len(parts) == 1 and tail is None:
+        return parts[0]
     r = ScanResult()
-    r.n = int(n)
-    r.images_span = (int(spans[0]), int(spans[1]))
-    r.categories_span = (int(spans[2]), int(spans[3]))
-    r.ann_id = ann_id[:n]
-    r.image_id = img[:n]
-    r.category_id = cat[:n]
-    r.iscrowd = crowd[:n]
-    r.area = area
-    r.score = score
-    r.bbox = bbox.reshape(n, 4)
-    r.has_bbox = has_bb[:n].view(np.bool_)
-    r.seg_kind = seg_kind[:n]
-    r.n_rings = n_rings[:n]
-    r.rle_h = rle_h[:n]
-    r.rle_w = rle_w[:n]
-    r.str_offsets = soff[:n + 1]
-    r.str_bytes = sbytes[:nsb]
-    r.list_offsets = loff[:n + 1]
-    r.list_counts = lcounts[:nlc]
-    r.ring_vals = ring_vals[:nr]
-    r.coords = coords
-    return 0, int(where), r
+    first = parts[0]
+    r.n = sum(q.n for q in parts)
+    r.images_span = tail.images_span if tail is not None else first.images_span
+    r.categories_span = tail.categories_span if tail is not None else first.categories_span
+    r.top_seen = tail.top_seen if tail is not None else first.top_seen
+    for name in ("ann_id", "image_id", "category_id", "iscrowd", "area", "score", "bbox", "has_bbox",
+                 "seg_kind", "n_rings", "rle_h", "rle_w", "str_bytes", "list_counts", "ring_vals"):
+        setattr(r, name, np.concatenate([getattr(q, name) for q in parts]))
+    if results:   # numbered per part by the scanner
+        r.ann_id = np.arange(1, r.n + 1, dtype=np.int64)
+    for off, data in (("str_offsets", "str_bytes"), ("list_offsets", "list_counts")):
+        chunks = [np.zeros(1, np.int64)]
+        base = 0
+        for q in parts:
+            chunks.append(getattr(q, off)[1:] + base)
+            base += getattr(q, data).shape[0]
+        setattr(r, off, np.concatenate(chunks))
+    nv = sum(q.coords.shape[0] for q in parts)
+    buf = first._coords_buf
+    if buf.shape[0] < nv:
+        buf = np.empty(nv, np.float64)
+        buf[:first.coords.shape[0]] = first.coords
+    k = first.coords.shape[0]
+    for q in parts[1:]:
+        buf[k:k + q.coords.shape[0]] = q.coords
+        k += q.coords.shape[0]
+    r.coords = buf[:nv]
+    r._coords_buf = buf
+    return r
 
 
 @serial

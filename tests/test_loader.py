@@ -591,8 +591,9 @@ def test_scanner_grows_every_buffer(monkeypatch, tmp_path):
          "categories": [{"id": 1, "name": "c"}], "annotations": anns}
     text = json.dumps(d, separators=(",", ":")).encode()
     buf = np.frombuffer(text, np.uint8)
-    ref = jsonscan._scan(buf, False, 1 << 12, np.empty(1 << 20))   # big enough: no growth
-    tiny = jsonscan._scan(buf, False, 1, np.empty(1))               # every buffer grows, many times
+    whole = (-1, -1, 0, 0, jsonscan._NO_SPANS)
+    ref = jsonscan._scan(buf, False, 1 << 12, np.empty(1 << 20), *whole)   # big enough: no growth
+    tiny = jsonscan._scan(buf, False, 1, np.empty(1), *whole)               # every buffer grows, many times
     assert ref[0] == tiny[0] == 0 and ref[3] == tiny[3] == len(anns)
     n, nr, nv, nsb, nlc, ns = ref[3], ref[19], ref[21], ref[23], ref[25], ref[30]
     assert nsb > 1024 and nlc > 1024 and ns > 64   # beyond the fixed first sizes too
@@ -707,3 +708,105 @@ def test_load_pair_errors_in_order(tmp_path):
     with pytest.raises(InputError) as e:
         load_pair(good, tmp_path / "missing.json", threads=2)
     assert "no such file" in str(e.value)
+
+
+# ---------------------------------------------------------------- scanning in parts
+_SCAN_FIELDS = ("ann_id", "image_id", "category_id", "iscrowd", "area", "score", "bbox", "has_bbox", "seg_kind",
+                "n_rings", "rle_h", "rle_w", "str_offsets", "str_bytes", "list_offsets", "list_counts",
+                "ring_vals", "coords")
+
+
+def _scan_in_parts_agrees(monkeypatch, text, results=False, threads=(2, 3, 8)):
+    """``loader._scan`` cut into many small parts gives scan_coco's outcome: the same columns (bit
+    for bit) and spans when it succeeds, a bail when it bails. Returns (one-pass status, parts used)."""
+    buf = np.frombuffer(text, np.uint8)
+    st, _, one = jsonscan.scan_coco(buf, results)
+    monkeypatch.setattr(_loader, "SCAN_PART_MIN_BYTES", 48)
+    used = 0
+    for nt in threads:
+        used = max(used, len(jsonscan.split_points(buf, min(2 * nt, buf.shape[0] // 48))))
+        st2, _, r = _loader._scan(buf, results, nt)
+        assert (st2 == 0) == (st == 0), (nt, st, st2)
+        if st:
+            continue
+        assert r.n == one.n
+        assert (r.images_span, r.categories_span) == (one.images_span, one.categories_span)
+        for f in _SCAN_FIELDS:
+            x, y = getattr(one, f), getattr(r, f)
+            assert x.dtype == y.dtype and x.shape == y.shape, f
+            assert np.array_equal(x.view(np.uint8), y.view(np.uint8)), f
+    return st, used
+
+
+@pytest.mark.parametrize("path", REAL_INSTANCE_FILES[:3], ids=lambda p: p.name)
+def test_scan_in_parts_real_files(monkeypatch, path):
+    st, cuts = _scan_in_parts_agrees(monkeypatch, path.read_bytes())
+    assert st == 0 and cuts >= 2
+
+
+def test_scan_in_parts_results_file(monkeypatch):
+    text = (DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.json").read_bytes()
+    st, cuts = _scan_in_parts_agrees(monkeypatch, text, results=True)
+    assert st == 0 and cuts >= 2
+
+
+def test_scan_in_parts_fuzz(monkeypatch):
+    """Random documents (nested objects inside annotations give false cut candidates, slow
+    numbers and RLE text / lists land in later parts) and single-byte edits of them."""
+    rng = random.Random(99)
+    ok = 0
+    joined = []
+    real_concat = jsonscan.concat_scans
+    monkeypatch.setattr(jsonscan, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
+    for it in range(40):
+        text = _variant_doc(rng, full=it < 25).encode()
+        st, _ = _scan_in_parts_agrees(monkeypatch, text)
+        ok += st == 0
+        for _ in range(4):
+            b = bytearray(text)
+            i = rng.randrange(len(b))
+            b[i:i + 1] = [rng.choice(b'{}[],:"0123456789.- \x00')] * rng.randrange(2)
+            _scan_in_parts_agrees(monkeypatch, bytes(b), threads=(3,))
+    assert ok >= 35
+    assert len(joined) >= 40 and max(joined) >= 3   # the parts really were used (not only part 0)
+
+
+def test_load_in_parts_equals_msgspec_path(monkeypatch):
+    from cocodiff.engine import _jit
+    monkeypatch.setattr(_loader, "SCAN_PART_MIN_BYTES", 4096)
+    monkeypatch.setattr(_jit, "get_threads", lambda: 3)   # parts even on a one-core machine
+    joined = []
+    real_concat = jsonscan.concat_scans
+    monkeypatch.setattr(jsonscan, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
+    for path in REAL_INSTANCE_FILES[:2]:
+        ds = _assert_paths_agree(monkeypatch, path)
+        assert not isinstance(ds, str)
+    assert len(joined) == 2 and min(joined) >= 3
+
+
+@pytest.mark.parametrize("order", ["annotations_first", "annotations_last", "twice"])
+def test_scan_in_parts_section_order(monkeypatch, order):
+    """The document's rest after the annotations list is scanned from where the parts ended:
+    sections after it are found, a second ``annotations`` key still bails."""
+    d = json.loads((DATA / "coco2017_subsets" / "airo_instances_val2017_small.json").read_text())
+    body = json.dumps(d["annotations"])
+    head = f'"images": {json.dumps(d["images"])}, "categories": {json.dumps(d["categories"])}'
+    text = {"annotations_first": '{"annotations": ' + body + ", " + head + "}",
+            "annotations_last": "{" + head + ', "annotations": ' + body + "}",
+            "twice": "{" + head + ', "annotations": ' + body + ', "annotations": []}'}[order]
+    st, cuts = _scan_in_parts_agrees(monkeypatch, text.encode())
+    assert cuts >= 2
+    assert (st == 0) == (order != "twice")
+
+
+def test_scanner_numbers_near_the_end_of_the_buffer():
+    """A polygon whose numbers end within 18 bytes of the end of the file: the 8-byte number
+    path does not apply there and the general one must skip the space after a comma (it bailed)."""
+    for seg in (b"[[7, 8, 9, 10, 11, 12]]", b"[[1, 2, 3, 4, 5, 6]]", b"[[1, 2, 3.5, 4, 5, 6]]", b"[[7,8,9,10,11,12]]"):
+        want = [float(x) for x in seg.strip(b"[]").split(b",")]
+        for pad in range(30):
+            text = (b'{"images": [], "categories": [], "annotations": [{"id": 7, "image_id": 1, '
+                    b'"category_id": 2, "segmentation": ' + seg + b"}]}" + b" " * pad)
+            st, where, r = jsonscan.scan_coco(np.frombuffer(text, np.uint8))
+            assert st == 0, (seg, pad, where)
+            assert r.coords.tolist() == want
