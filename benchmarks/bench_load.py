@@ -9,8 +9,10 @@ Files
   ``twin_full``): only with ``COCODIFF_BENCH_FULL=1`` (marked ``slow``; ~40 s to write the
   first time, then reused).
 
-Cases: the Numba scanner path (default), the msgspec path it falls back to, a cached re-load
-(:mod:`cocodiff.cache`, memory-mapped arrays), ``json.load`` and pycocotools ``COCO``.
+Cases: the Numba scanner path on one core (``test_load_cocodiff``: the per-core figure) and
+with every Numba thread (``..._threads``: a big file is scanned in parts on the thread pool),
+the msgspec path it falls back to, a cached re-load (:mod:`cocodiff.cache`, memory-mapped
+arrays), ``json.load`` and pycocotools ``COCO``.
 
 Run: ``pytest benchmarks/bench_load.py --benchmark-enable`` (add ``COCODIFF_BENCH_FULL=1`` for
 the full-size files). ``extra_info`` holds ``file_MB``, ``MB_per_s`` (wall, median round) and
@@ -89,6 +91,18 @@ def _run(benchmark, path, fn, rounds=3):
 
 
 def _load_scanner(p):
+    """One core: the per-core throughput (no scanning in parts)."""
+    from cocodiff.engine._jit import get_threads, set_threads
+    before = get_threads()
+    set_threads(1)
+    try:
+        return cocodiff.load(p, cache=False)
+    finally:
+        set_threads(before)
+
+
+def _load_scanner_threads(p):
+    """Every Numba thread (a big file is scanned in parts on the thread pool)."""
     return cocodiff.load(p, cache=False)
 
 
@@ -123,6 +137,12 @@ def test_load_cocodiff(benchmark, big_file):
     _run(benchmark, big_file, _load_scanner, rounds=7)
 
 
+def test_load_cocodiff_threads(benchmark, big_file):
+    from cocodiff.engine._jit import get_threads
+    _run(benchmark, big_file, _load_scanner_threads, rounds=7)
+    benchmark.extra_info["threads"] = get_threads()
+
+
 def test_load_cocodiff_msgspec_path(benchmark, big_file):
     _run(benchmark, big_file, _load_msgspec, rounds=3)
 
@@ -152,6 +172,14 @@ def full_file(request, twin_factory):
 @full
 def test_full_load_cocodiff(benchmark, full_file):
     _run(benchmark, full_file, _load_scanner, rounds=2)
+
+
+@pytest.mark.slow
+@full
+def test_full_load_cocodiff_threads(benchmark, full_file):
+    from cocodiff.engine._jit import get_threads
+    _run(benchmark, full_file, _load_scanner_threads, rounds=2)
+    benchmark.extra_info["threads"] = get_threads()
 
 
 @pytest.mark.slow
