@@ -28,6 +28,13 @@ per-stage wall / CPU seconds of :attr:`cocodiff.matching.Comparison.timings` and
 Every test also records CPU-time medians (``cpu_median_s``; all threads of the process)
 next to wall time: on a loaded machine CPU time is the steadier figure.
 
+Warm-up: every pipeline runs once untimed before its timed rounds (cocodiff three times, as
+its rounds are short). On a virtual machine whose host backs guest memory lazily -- the
+2-vCPU Firecracker VM the README's figures come from -- memory a process frees is handed
+back to the host after a few seconds, and the first touch of a page costs ~2 s per GB; a
+pipeline's first rounds after another pipeline has run are then slower by up to 40 % (for
+cocodiff, whose rounds are short), an artefact of the VM rather than of either pipeline.
+
 Run: ``pytest benchmarks/bench_compare.py --benchmark-enable -p no:randomly``
 (add ``COCODIFF_BENCH_FULL=1`` for the full twin; the twins are written once to
 ``.benchmarks/twins``). ``python benchmarks/bench_compare.py [val|full]`` does one timed run.
@@ -58,8 +65,11 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6   # KiB on Linux
 
 
-def _measure(benchmark, name, fn, rounds):
-    """Run ``fn`` ``rounds`` times under pytest-benchmark; record wall and CPU medians."""
+def _measure(benchmark, name, fn, rounds, warmup=1):
+    """Run ``fn`` ``warmup`` times untimed, then ``rounds`` times under pytest-benchmark;
+    record wall and CPU medians."""
+    for _ in range(warmup):
+        fn()
     wall, cpu = [], []
 
     def timed():
@@ -154,18 +164,19 @@ def val_paths(twin_val):
 
 
 def test_val_pycocotools(benchmark, val_paths):
-    n = _measure(benchmark, "pycocotools", lambda: pycocotools_pipeline(*val_paths), rounds=1)
+    n = _measure(benchmark, "pycocotools", lambda: pycocotools_pipeline(*val_paths), rounds=3)
     benchmark.extra_info["matched"] = int(n)
 
 
 def test_val_hotcoco(benchmark, val_paths):
     pytest.importorskip("hotcoco")
-    _measure(benchmark, "hotcoco", lambda: hotcoco_pipeline(*val_paths), rounds=2)
+    _measure(benchmark, "hotcoco", lambda: hotcoco_pipeline(*val_paths), rounds=3)
 
 
 def test_val_cocodiff(benchmark, val_paths, tmp_path):
     cocodiff_pipeline(*val_paths, tmp_path / "warm")        # compile / warm the caches
-    c = _measure(benchmark, "cocodiff", lambda: cocodiff_pipeline(*val_paths, tmp_path / "out"), rounds=5)
+    c = _measure(benchmark, "cocodiff", lambda: cocodiff_pipeline(*val_paths, tmp_path / "out"), rounds=9,
+                 warmup=3)
     mine = _TIMES["cocodiff"]
     for peer in ("pycocotools", "hotcoco"):
         if peer in _TIMES:
@@ -196,7 +207,8 @@ def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
     small = twin_factory("val")
     cocodiff_pipeline(small["a"], small["b"], tmp_path / "warm")   # compile the parallel kernels
     rss0 = _peak_rss_gb()
-    c = _measure(benchmark, "cocodiff_full", lambda: cocodiff_pipeline(a, b, tmp_path / "out"), rounds=2)
+    c = _measure(benchmark, "cocodiff_full", lambda: cocodiff_pipeline(a, b, tmp_path / "out"), rounds=2,
+                 warmup=0)
     benchmark.extra_info["peak_rss_gb"] = round(_peak_rss_gb(), 3)
     benchmark.extra_info["peak_rss_gb_before"] = round(rss0, 3)
     benchmark.extra_info["instances"] = [c.meta["a_instances"], c.meta["b_instances"]]
