@@ -92,18 +92,17 @@ def _run(benchmark, path, fn, rounds=3):
 
 def _load_scanner(p):
     """One core: the per-core throughput (no scanning in parts)."""
-    from cocodiff.engine._jit import get_threads, set_threads
-    before = get_threads()
-    set_threads(1)
-    try:
+    from cocodiff.engine._jit import using_threads
+    with using_threads(1):
         return cocodiff.load(p, cache=False)
-    finally:
-        set_threads(before)
 
 
 def _load_scanner_threads(p):
     """Every Numba thread (a big file is scanned in parts on the thread pool)."""
-    return cocodiff.load(p, cache=False)
+    import numba
+    from cocodiff.engine._jit import using_threads
+    with using_threads(numba.config.NUMBA_NUM_THREADS):
+        return cocodiff.load(p, cache=False)
 
 
 def _load_msgspec(p):
@@ -138,9 +137,9 @@ def test_load_cocodiff(benchmark, big_file):
 
 
 def test_load_cocodiff_threads(benchmark, big_file):
-    from cocodiff.engine._jit import get_threads
+    import numba
     _run(benchmark, big_file, _load_scanner_threads, rounds=7)
-    benchmark.extra_info["threads"] = get_threads()
+    benchmark.extra_info["threads"] = numba.config.NUMBA_NUM_THREADS
 
 
 def test_load_cocodiff_msgspec_path(benchmark, big_file):
@@ -177,9 +176,9 @@ def test_full_load_cocodiff(benchmark, full_file):
 @pytest.mark.slow
 @full
 def test_full_load_cocodiff_threads(benchmark, full_file):
-    from cocodiff.engine._jit import get_threads
+    import numba
     _run(benchmark, full_file, _load_scanner_threads, rounds=2)
-    benchmark.extra_info["threads"] = get_threads()
+    benchmark.extra_info["threads"] = numba.config.NUMBA_NUM_THREADS
 
 
 @pytest.mark.slow

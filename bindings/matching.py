@@ -87,7 +87,7 @@ import numpy as np
 
 from ._io import atomic_path, sigint_deferred
 from ._threads import run_jobs as _run_jobs
-from .engine._jit import get_threads, set_threads
+from .engine._jit import get_threads, using_threads
 from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
 from .engine.chunks import pair_cost_bounds
@@ -541,8 +541,8 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     cover_threshold : float -- minimum fraction of a part inside its whole for split / merged.
     mode : ``"optimal"`` (maximum total IoU per (image, category)) or ``"greedy"``.
     boundary : bool -- compute Boundary IoU of every two-sided row.
-    threads : int or None -- threads for the kernels (``cocodiff.engine._jit.set_threads``;
-        None: the current Numba thread count).
+    threads : int or None -- threads for the kernels and the loader during this call (None: the
+        current Numba thread count, ``cocodiff.engine._jit.set_threads``); restored afterwards.
     batch_images : int -- images rasterised at a time (bounds memory).
     progress : bool or None -- tqdm bar over batches (None: when stderr is a TTY).
     dilation_ratio : float -- Boundary IoU dilation ratio.
@@ -570,8 +570,13 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
     if batch_images < 1:
         raise ValueError("batch_images must be >= 1")
-    if threads is not None:
-        set_threads(threads)
+    with using_threads(threads):   # the caller's thread count is restored afterwards
+        return _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images, progress,
+                        dilation_ratio)
+
+
+def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images, progress, dilation_ratio):
+    """Body of :func:`compare` in one process (thread count already in force)."""
     from .loader import load_pair
     A, B = load_pair(a, b)
     al = _image_alignment(A, B)

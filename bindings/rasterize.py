@@ -60,7 +60,11 @@ def rasterize(ds, rows=None, threads=None):
             raise ValueError("rows must be one-dimensional")
         if rows.size and (rows.min() < 0 or rows.max() >= ds.n_instances):
             raise IndexError(f"rows out of range for {ds.n_instances} instances")
-    n_threads = _jit.set_threads(threads)
+    with _jit.using_threads(threads) as n_threads:
+        return _rasterize(ds, rows, n_threads)
+
+
+def _rasterize(ds, rows, n_threads):
     args = (np.ascontiguousarray(ds.xy, dtype=np.float64),
             np.ascontiguousarray(ds.ring_offsets, dtype=np.int64),
             np.ascontiguousarray(ds.inst_ring_offsets, dtype=np.int64),

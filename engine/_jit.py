@@ -17,9 +17,11 @@ configured maximum (``NUMBA_NUM_THREADS``).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numba
 
-__all__ = ["serial", "parallel", "prange", "set_threads", "get_threads"]
+__all__ = ["serial", "parallel", "prange", "set_threads", "get_threads", "using_threads"]
 
 prange = numba.prange
 
@@ -57,3 +59,24 @@ def set_threads(n: int | None) -> int:
 
 def get_threads() -> int:
     return numba.get_num_threads()
+
+
+@contextmanager
+def using_threads(n: int | None):
+    """``set_threads(n)`` for the block, the caller's thread count restored after it (Numba's
+    thread count is per calling thread). Yields the count in force.
+
+    Examples
+    --------
+    >>> before = get_threads()
+    >>> with using_threads(1) as n:
+    ...     n, get_threads()
+    (1, 1)
+    >>> get_threads() == before
+    True
+    """
+    prev = get_threads()
+    try:
+        yield set_threads(n)
+    finally:
+        numba.set_num_threads(prev)

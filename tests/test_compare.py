@@ -439,6 +439,29 @@ def test_parallel_kernels_same_table(fixture_pair, monkeypatch):
     pd.testing.assert_frame_equal(t0, t1, check_exact=True)
 
 
+def test_threads_argument_is_restored(fixture_pair):
+    """``compare(threads=1)`` runs on one thread and leaves the caller's thread count alone."""
+    import numba
+    from cocodiff.engine._jit import get_threads, set_threads
+    pa, pb = fixture_pair
+    old = get_threads()
+    seen = []
+    real = cocodiff.matching._prepare
+
+    def spy(*a):
+        seen.append(get_threads())
+        return real(*a)
+    try:
+        set_threads(numba.config.NUMBA_NUM_THREADS)
+        before = get_threads()
+        cocodiff.matching._prepare = spy
+        cocodiff.compare(pa, pb, threads=1)
+        assert seen == [1] and get_threads() == before
+    finally:
+        cocodiff.matching._prepare = real
+        set_threads(old)
+
+
 def test_real_boundary_iou_vs_skimage_oracle():
     """Boundary IoU of real matched pairs == official recipe on pycocotools-decoded masks
     (zero-pad, erode d times with 3x3 == erode once with a (2d+1) square; skimage)."""
