@@ -37,7 +37,9 @@ rounded ``float``), so every double equals ``json.load``'s bit for bit. The scan
 a conservative subset of JSON and bails out (logged at debug level) on anything else -- an
 escaped or non-ASCII key, a ``\\u`` escape or non-ASCII byte in an annotation string, a float or
 a > 18-digit number where an integer belongs, a duplicate key, a missing required key, a
-non-number coordinate, deep nesting, malformed JSON...
+non-number coordinate, deep nesting, malformed JSON... A file of at least twice
+:data:`SCAN_PART_MIN_BYTES` is scanned in parts on the thread pool when more than one thread is
+allowed (see :func:`_scan`); the result is the one-pass result, bit for bit.
 
 Slow path (the validator, used whenever the scanner bails): msgspec decodes into typed Structs
 (GC off) with every ``segmentation`` kept as raw JSON text (``msgspec.Raw``); one Numba pass
