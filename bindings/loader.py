@@ -469,8 +469,14 @@ def _scan(buf, results: bool, threads: int | None = None):
         with sigint_deferred():  # Ctrl-C inside the scanner could crash it: delivered once it returns
             return js.scan_coco(buf, results)
     jobs = list(zip([-1] + cuts, cuts + [-1]))
+    # one coordinate buffer, a window per part sized by its bytes (compacted in place after)
+    nb = buf.shape[0]
+    shared = np.empty(js.coords_capacity(nb), np.float64)
+    edges = [0] + cuts + [nb]
+    bases = [shared.shape[0] * e // nb for e in edges]
+    windows = [shared[bases[i]:bases[i + 1]] for i in range(len(jobs))]
     # the parts run on pool threads (a signal is only ever delivered to the main thread)
-    res = run_jobs(threads, lambda job: js.scan_part(buf, results, *job), jobs)
+    res = run_jobs(threads, lambda i: js.scan_part(buf, results, *jobs[i], windows[i]), list(range(len(jobs))))
     st, where, r = res[0]
     if st != 12:
         return st, where, r        # part 0 read the whole document (or bailed in it)
@@ -487,7 +493,7 @@ def _scan(buf, results: bool, threads: int | None = None):
     if st != 0:
         return st, where, None
     log.debug("scanned in %d parts", len(used))
-    return 0, where, js.concat_scans(used, tail, results)
+    return 0, where, js.concat_scans(used, tail, results, shared)
 
 
 def _decode_fast(data: bytes, name: str, results: bool):
@@ -761,6 +767,24 @@ def _cat_ragged(offs):
     return np.concatenate(out)
 
 
+#: a decoded file's bytes are kept through the build (for error messages) up to this size;
+#: a bigger one is read again should a message need it (peak memory: the full-size files)
+KEEP_BYTES_MAX = 64 << 20
+
+
+class _Reread:
+    """The bytes of file ``name`` among those :func:`_read_one` gives for ``source``, read again."""
+
+    def __init__(self, source, name):
+        self.source, self.name = source, name
+
+    def __call__(self):
+        for name, data in _read_one(self.source):
+            if name == self.name:
+                return data
+        raise InputError("the file changed while it was being loaded", self.name)  # pragma: no cover
+
+
 def _build(parts, names, like, strict, path_label, datas) -> Dataset:
     """parts: list of (images, categories, _Cols, results) per file."""
     tick = _Ticker()
@@ -837,6 +861,8 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
     n_rings = cat_("n_rings")
     ring_vals = cat_("ring_vals")
     coords = cat_("coords")
+    for c in cols:   # the only reference left is ``coords``: the scanner's buffer is freed once laid out
+        c.coords = None
     r0 = np.zeros(n, np.int64)   # each instance's first ring (file order, all files)
     if n:
         np.cumsum(n_rings[:-1], out=r0[1:])
@@ -854,7 +880,8 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
         area, bbox = area.copy(), bbox.copy()
 
     def explain(j, why):
-        _validation_failed(datas[src[j]], names[src[j]], why, results)  # raises, precise when it can
+        data = datas[src[j]]   # raises, precise when it can:
+        _validation_failed(data() if callable(data) else data, names[src[j]], why, results)
         raise InputError(why, names[src[j]], ann_id[j], "segmentation")  # pragma: no cover
 
     if results:  # loadRes: a bbox-only result becomes the bbox polygon, area w * h
@@ -1189,11 +1216,11 @@ def _load_uncached(path, like, strict) -> Dataset:
             raise InputError("no input paths given")
         files = []
         for p in path:
-            files.extend(_read_one(os.fspath(p)))
+            files.extend((name, data, os.fspath(p)) for name, data in _read_one(os.fspath(p)))
         label = " + ".join(os.fspath(p) for p in path)
     else:
         label = os.fspath(path)
-        files = _read_one(label)
+        files = [(name, data, label) for name, data in _read_one(label)]
     if len(files) > 32767:
         raise InputError("too many input files (> 32767)", label)
     gc_was = gc.isenabled()
@@ -1202,10 +1229,13 @@ def _load_uncached(path, like, strict) -> Dataset:
         parts = []
         names = []
         datas = []
-        for name, data in files:
+        for k, (name, data, source) in enumerate(files):
             parts.append(_decode(data, name, like is not None))
             names.append(name)
-            datas.append(data)  # the segmentations are msgspec.Raw views into it
+            # kept for precise error messages only (nothing decoded refers to the bytes): a big
+            # file is read again should one be needed, its bytes are not held through the build
+            datas.append(data if len(data) <= KEEP_BYTES_MAX else _Reread(source, name))
+            files[k] = data = None
         files = None
         return _build(parts, names, like, strict, label, datas)
     finally:

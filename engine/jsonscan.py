@@ -1202,13 +1202,22 @@ class ScanResult:
 _NO_SPANS = np.full(4, -1, np.int64)
 
 
-def _run(buf, results, start, stop_at, phase, top_seen, spans, nbytes):
-    """One :func:`_scan` call sized for ``nbytes`` of input -> (status, where, ScanResult or None)."""
+def coords_capacity(nbytes: int) -> int:
+    """First size of the coordinate buffer for ``nbytes`` of JSON (COCO files hold about one
+    number per 8-10 bytes; the scanner grows the buffer when a file holds more)."""
+    return max(64, nbytes // 7)
+
+
+def _run(buf, results, start, stop_at, phase, top_seen, spans, nbytes, coords=None):
+    """One :func:`_scan` call sized for ``nbytes`` of input -> (status, where, ScanResult or None).
+    ``coords``: the float64 buffer to write coordinates into (None: a new one)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     cap_a = max(16, nbytes // 400)
     # the coordinates are most of the output: allocated by numpy, whose large arrays are backed
     # by huge pages where the OS offers them (first touch several times faster than Numba's)
-    out = _scan(buf, bool(results), cap_a, np.empty(max(64, nbytes // 7), np.float64), int(start), int(stop_at),
+    if coords is None:
+        coords = np.empty(coords_capacity(nbytes), np.float64)
+    out = _scan(buf, bool(results), cap_a, coords, int(start), int(stop_at),
                 int(phase), int(top_seen), np.ascontiguousarray(spans, dtype=np.int64))
     (status, where, spans, n, ann_id, img, cat, crowd, area, score, bbox, has_bb, seg_kind, n_rings,
      rle_h, rle_w, soff, loff, ring_vals, nr, coords, nv, sbytes, nsb, lcounts, nlc,
@@ -1348,12 +1357,14 @@ def split_points(buf: np.ndarray, parts: int, lo: int = -1):
     return out
 
 
-def scan_part(buf: np.ndarray, results: bool, start: int, stop: int):
+def scan_part(buf: np.ndarray, results: bool, start: int, stop: int, coords=None):
     """Parse one part of a file cut at :func:`split_points`.
 
     ``start`` < 0: the document from its beginning (the top level, the sections before the
     annotations, the annotations up to ``stop``); else the annotations from the object at
-    ``start`` up to ``stop`` (-1: to the end of the list). Returns ``(status, where,
+    ``start`` up to ``stop`` (-1: to the end of the list). ``coords``: a float64 window (of a
+    buffer shared by all parts, see :func:`concat_scans`) to write the coordinates into (None:
+    a new buffer; a window too small is left for a new one). Returns ``(status, where,
     ScanResult or None)``: status 12 when the part reached an annotation starting exactly at
     ``stop`` (``stop`` is then proven to be a boundary between two annotations), 0 when it
     reached the end of the annotations list (part 0 of a results file: the document's end;
@@ -1373,9 +1384,9 @@ def scan_part(buf: np.ndarray, results: bool, start: int, stop: int):
     ((12, 0, 0), [7, 8])
     """
     if start < 0:
-        return _run(buf, results, -1, stop, 0, 0, _NO_SPANS, buf.shape[0])
+        return _run(buf, results, -1, stop, 0, 0, _NO_SPANS, buf.shape[0], coords)
     nbytes = (stop if stop >= 0 else buf.shape[0]) - start
-    return _run(buf, results, start, stop, 5, 0, _NO_SPANS, nbytes)
+    return _run(buf, results, start, stop, 5, 0, _NO_SPANS, nbytes, coords)
 
 
 def scan_tail(buf: np.ndarray, results: bool, p: int, first):
@@ -1386,12 +1397,28 @@ def scan_tail(buf: np.ndarray, results: bool, p: int, first):
     return _run(buf, results, p, -1, 3 if results else 2, first.top_seen, spans, 0)
 
 
-def concat_scans(parts, tail, results=False):
+def concat_scans(parts, tail, results=False, shared=None):
     """One :class:`ScanResult` from consecutive parts (and the section spans of ``tail``);
     ``results``: a results file (``ann_id`` 1..n over all parts).
 
-    The first part's coordinate buffer is reused when it has room (it is sized for the
-    whole file), so only the later parts' coordinates are copied."""
+    ``shared``: the buffer whose consecutive windows the parts wrote their coordinates into
+    (:func:`scan_part`'s ``coords``, sized by their bytes): each part's coordinates are then
+    moved left to follow the previous part's, in place -- no second buffer. Otherwise (or when
+    a part outgrew its window) the first part's buffer is used when it has room, else a new one.
+
+    Examples
+    --------
+    >>> s = b'[{"image_id": 1, "category_id": 1, "segmentation": [[1, 2, 3, 4, 5, 6]]}, ' \\
+    ...     b'{"image_id": 1, "category_id": 1, "segmentation": [[7, 8, 9, 10, 11, 12]]}]'
+    >>> b = np.frombuffer(s, np.uint8)
+    >>> cut = s.index(b"}, {") + 3                   # the second annotation's '{'
+    >>> shared = np.full(20, np.nan)
+    >>> p0 = scan_part(b, True, -1, cut, shared[:10])[2]
+    >>> p1 = scan_part(b, True, cut, -1, shared[10:])[2]
+    >>> r = concat_scans([p0, p1], scan_tail(b, True, len(s), p0)[2], True, shared)
+    >>> r.coords.tolist(), np.shares_memory(r.coords, shared), r.ann_id.tolist()
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0], True, [1, 2])
+    """
     if len(parts) == 1 and tail is None:
         return parts[0]
     r = ScanResult()
@@ -1413,14 +1440,33 @@ def concat_scans(parts, tail, results=False):
             base += getattr(q, data).shape[0]
         setattr(r, off, np.concatenate(chunks))
     nv = sum(q.coords.shape[0] for q in parts)
-    buf = first._coords_buf
-    if buf.shape[0] < nv:
-        buf = np.empty(nv, np.float64)
-        buf[:first.coords.shape[0]] = first.coords
-    k = first.coords.shape[0]
-    for q in parts[1:]:
-        buf[k:k + q.coords.shape[0]] = q.coords
+    # where each part's coordinates start in ``shared`` (-1: elsewhere)
+    starts = [(q.coords.ctypes.data - shared.ctypes.data) // 8
+              if shared is not None and q.coords.size and np.shares_memory(q.coords, shared) else -1
+              for q in parts]
+    k = 0
+    in_place = shared is not None and shared.shape[0] >= nv
+    for q, a in zip(parts, starts):   # moved left only: a part never lands past its own start
+        in_place = in_place and (q.coords.size == 0 or a >= k)
         k += q.coords.shape[0]
+    if in_place:
+        from .ragged import move_left
+        buf = shared
+        k = 0
+        for q, a in zip(parts, starts):
+            m = q.coords.shape[0]
+            if m and a != k:
+                move_left(buf, a, k, m)
+            k += m
+    else:
+        buf = first._coords_buf
+        if buf.shape[0] < nv:
+            buf = np.empty(nv, np.float64)
+            buf[:first.coords.shape[0]] = first.coords
+        k = first.coords.shape[0]
+        for q in parts[1:]:
+            buf[k:k + q.coords.shape[0]] = q.coords
+            k += q.coords.shape[0]
     r.coords = buf[:nv]
     r._coords_buf = buf
     return r

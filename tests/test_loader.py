@@ -810,3 +810,53 @@ def test_scanner_numbers_near_the_end_of_the_buffer():
             st, where, r = jsonscan.scan_coco(np.frombuffer(text, np.uint8))
             assert st == 0, (seg, pad, where)
             assert r.coords.tolist() == want
+
+
+def test_big_file_bytes_reread_for_error_messages(monkeypatch, tmp_path):
+    """A file bigger than KEEP_BYTES_MAX is not held through the build; an error found there
+    reads it again (a plain file and a zip member) and says exactly what it says otherwise."""
+    d = json.loads((DATA / "coco2017_subsets" / "airo_instances_val2017_small.json").read_text())
+    d["annotations"][3]["segmentation"] = "abc"
+    plain = tmp_path / "bad.json"
+    plain.write_text(json.dumps(d))
+    zpath = tmp_path / "bad.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr("x/bad.json", json.dumps(d))
+    for path in (plain, zpath):
+        msgs = []
+        for keep in (1 << 40, 0):
+            monkeypatch.setattr(_loader, "KEEP_BYTES_MAX", keep)
+            with pytest.raises(InputError) as e:
+                cocodiff.load(path, cache=False)
+            msgs.append(str(e.value))
+        assert msgs[0] == msgs[1]
+        assert str(d["annotations"][3]["id"]) in msgs[0] and "segmentation" in msgs[0]
+    calls = []
+    real = _loader._Reread.__call__
+    monkeypatch.setattr(_loader._Reread, "__call__", lambda self: calls.append(self.name) or real(self))
+    with pytest.raises(InputError):
+        cocodiff.load(plain, cache=False)
+    assert calls == [str(plain)]
+
+
+def test_scan_in_parts_shared_coordinate_buffer(monkeypatch):
+    """Parts write their coordinates into windows of one buffer, compacted in place (the result
+    is a view of that buffer, its size the one-pass capacity); a part that outgrows its window
+    is copied instead. Both give the one-pass columns."""
+    path = REAL_INSTANCE_FILES[0]
+    text = path.read_bytes()
+    buf = np.frombuffer(text, np.uint8)
+    one = jsonscan.scan_coco(buf)[2]
+    cap = jsonscan.coords_capacity(len(text))
+    for part_bytes, in_place in ((len(text) // 6, True), (48, False)):
+        monkeypatch.setattr(_loader, "SCAN_PART_MIN_BYTES", part_bytes)
+        squeeze = None
+        if not in_place:   # windows far too small for a part's coordinates
+            squeeze = jsonscan.coords_capacity
+            monkeypatch.setattr(jsonscan, "coords_capacity", lambda nb: max(64, nb // 200))
+        st, _, r = _loader._scan(buf, False, 3)
+        if squeeze:
+            monkeypatch.setattr(jsonscan, "coords_capacity", squeeze)
+        assert st == 0 and np.array_equal(r.coords, one.coords) and np.array_equal(r.ring_vals, one.ring_vals)
+        base = r.coords.base if r.coords.base is not None else r.coords
+        assert (base.shape[0] == cap) == in_place
