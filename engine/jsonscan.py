@@ -20,6 +20,13 @@ decides are returned as *slow* byte spans for the caller to convert with Python'
 
 Segmentation kinds (``seg_kind``): :data:`SEG_POLYGON`, :data:`SEG_RLE_STRING`,
 :data:`SEG_RLE_LIST`, :data:`SEG_NULL` (results files only: no segmentation, or ``null``).
+
+A file can also be read in parts (the caller runs them on threads; the kernels release the
+GIL): :func:`split_points` proposes cuts in the annotations list, :func:`scan_part` parses the
+document up to the first cut or the annotations between two cuts and reports whether it
+stopped exactly at its end cut (the proof that the cut lies between two annotations),
+:func:`scan_tail` reads what follows the list, and :func:`concat_scans` joins the parts into
+the one-pass result.
 """
 from __future__ import annotations
 
@@ -29,8 +36,8 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from ._intrinsics import as_float as _as_float, load8 as _load8, ptr as _ptr
 from ._jit import serial
 
-__all__ = ["scan_coco", "scan_part", "scan_tail", "split_points", "concat_scans", "parse_float", "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL",
-           "MAX_DEPTH", "BAIL_REASONS"]
+__all__ = ["scan_coco", "scan_part", "scan_tail", "split_points", "concat_scans", "coords_capacity", "parse_float",
+           "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL", "MAX_DEPTH", "BAIL_REASONS"]
 
 SEG_POLYGON = 0
 SEG_RLE_STRING = 1
