@@ -54,6 +54,8 @@ import uuid
 
 import numpy as np
 
+from .matching import BATCH_IMAGES
+
 __all__ = ["compare_distributed", "plan_shards", "subset", "dask_client", "require_dask", "DaskMissingError",
            "INSTALL_HINT"]
 
@@ -95,7 +97,7 @@ def _batch_image_rows(ds, ids, starts):
     return np.r_[rows, ds.n_images].astype(np.int64)
 
 
-def plan_shards(A, B, n_shards, batch_images=2000):
+def plan_shards(A, B, n_shards, batch_images=BATCH_IMAGES):
     """Cut the images of ``A`` and ``B`` into at most ``n_shards`` contiguous, cost-balanced shards.
 
     The union of both image id lists, sorted, is cut into batches of ``batch_images``
@@ -314,7 +316,7 @@ def _gather(client, futures, progress):
 
 
 def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True,
-                        threads=None, batch_images=2000, progress=None, dilation_ratio=0.02, n_shards=None):
+                        threads=None, batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, n_shards=None):
     """:func:`cocodiff.compare` across the workers of a Dask ``client`` (see the module docstring).
 
     Parameters

@@ -103,6 +103,10 @@ _REL_CODE = {r: i for i, r in enumerate(RELATIONS)}
 VERY_SMALL_AREA = 100
 #: Above this many instances (both sides together) the work is spread over ``threads`` threads.
 PARALLEL_MIN_INSTANCES = 2_000
+#: images rasterised and related at a time by default (``batch_images``): the RLE store of one
+#: batch is all that is held (~25 MB of runs per 1,000 COCO images); bigger batches mean fewer
+#: per-batch overheads (5,000: 6 % faster than 2,000 on the full train twin, +0.1 GB peak)
+BATCH_IMAGES = 5_000
 _N_EXAMPLES = 10
 
 
@@ -530,7 +534,7 @@ def _compare_batch(A, B, al, u0, u1, params):
 
 
 def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True, threads=None,
-            batch_images=2000, progress=None, dilation_ratio=0.02, client=None):
+            batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, client=None):
     """Relate every instance of annotation set ``a`` to those of ``b`` (see the module docstring).
 
     Parameters
@@ -543,7 +547,7 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     boundary : bool -- compute Boundary IoU of every two-sided row.
     threads : int or None -- threads for the kernels and the loader during this call (None: the
         current Numba thread count, ``cocodiff.engine._jit.set_threads``); restored afterwards.
-    batch_images : int -- images rasterised at a time (bounds memory).
+    batch_images : int -- images rasterised at a time (bounds memory; :data:`BATCH_IMAGES`).
     progress : bool or None -- tqdm bar over batches (None: when stderr is a TTY).
     dilation_ratio : float -- Boundary IoU dilation ratio.
     client : dask.distributed.Client or None -- shard the images across the cluster's
