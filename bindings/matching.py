@@ -614,10 +614,8 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
     if bar is not None:
         bar.close()
     st.start()
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    table = _table_from_batches(parts)
     del parts
-    table = _to_arrow(cols, presorted=True)
-    del cols
     st.lap("table")
     images = _image_report(A, B, al)
     timings = st.as_dict()
@@ -643,8 +641,27 @@ _COLUMNS = [
 ]
 
 
-def _to_arrow(cols, presorted=False):
-    """Columns -> pyarrow Table in the canonical row order (``presorted``: rows may already be in it)."""
+def _table_from_batches(parts):
+    """The batches' columns (consecutive image ranges, see :func:`_compare_batch`) -> one pyarrow
+    Table, a chunk per batch: no copy of all rows into one set of arrays.
+
+    Every batch's rows are put in the canonical order on their own (images do not span
+    batches, so that is the global order) and its groups renumbered after the previous
+    batches' (groups do not span batches either)."""
+    import pyarrow as pa
+    if not parts:
+        return _to_arrow({})[0]
+    tables = []
+    base = 0
+    for cols in parts:
+        t, base = _to_arrow(cols, presorted=True, group_base=base)
+        tables.append(t)
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _to_arrow(cols, presorted=False, group_base=0):
+    """Columns -> (pyarrow Table in the canonical row order, ``group_base`` + its groups)
+    (``presorted``: rows may already be in it; group ids from ``group_base`` on)."""
     import pyarrow as pa
 
     n = cols["relation"].shape[0] if cols else 0
@@ -663,10 +680,11 @@ def _to_arrow(cols, presorted=False):
     else:
         order = np.lexsort((b_key, a_key, cols["image_id"]))
     out = {}
+    n_groups = 0
     for name, typ in _COLUMNS:
         v = cols[name] if order is None else cols[name][order]
         if name == "group":
-            v = _renumber_groups(v)
+            v, n_groups = _renumber_groups(v, group_base)
         if name == "relation":
             out[name] = pa.DictionaryArray.from_arrays(pa.array(v.astype(np.int32)), pa.array(list(RELATIONS)))
             continue
@@ -685,25 +703,33 @@ def _to_arrow(cols, presorted=False):
         out[name] = pa.array(v, mask=mask) if mask is not None and mask.any() else pa.array(v)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)
-    return t.set_column(t.schema.get_field_index("relation"), "relation", t.column("relation").cast(pa.string()))
+    t = t.set_column(t.schema.get_field_index("relation"), "relation", t.column("relation").cast(pa.string()))
+    return t, group_base + n_groups
 
 
-def _renumber_groups(g):
-    """Group ids 0, 1, 2, ... by first appearance in table order (-1 stays -1).
+def _renumber_groups(g, base=0):
+    """Group ids ``base``, ``base + 1``, ... by first appearance in table order (-1 stays -1);
+    returns them and the number of groups.
 
     Batches (and Dask shards) number their groups independently; renumbering in the final row
     order makes ``group`` independent of ``batch_images`` and of the sharding.
+
+    Examples
+    --------
+    >>> ids, n = _renumber_groups(np.array([7, -1, 3, 7, 5]), base=10)
+    >>> ids.tolist(), n
+    ([10, -1, 11, 10, 12], 3)
     """
     pos = g >= 0
     if not pos.any():
-        return g
+        return g, 0
     vals = g[pos]
     uniq, first = np.unique(vals, return_index=True)
     rank = np.empty(uniq.shape[0], np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(uniq.shape[0], dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(base, base + uniq.shape[0], dtype=np.int64)
     out = g.copy()
     out[pos] = rank[np.searchsorted(uniq, vals)]
-    return out
+    return out, int(uniq.shape[0])
 
 
 def _take(v, order):

@@ -202,8 +202,10 @@ def coco_pair(draw):
 
 
 def _table_bytes(t) -> bytes:
-    """Arrow IPC bytes of a table (Table.equals treats NaN != NaN)."""
+    """Arrow IPC bytes of a table's content (Table.equals treats NaN != NaN); chunks are joined
+    first (``compare`` returns a chunk per batch)."""
     import pyarrow as pa
+    t = t.combine_chunks()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, t.schema) as w:
         w.write_table(t)
