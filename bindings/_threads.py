@@ -5,9 +5,12 @@ per size is kept for the life of the process (threads are started once, not per 
 """
 from __future__ import annotations
 
+import threading
+
 __all__ = ["pool", "run_jobs"]
 
 _POOLS: dict = {}
+_LOCAL = threading.local()
 
 
 def pool(n):
@@ -22,14 +25,24 @@ def run_jobs(n, fn, jobs):
     """``[fn(job) for job in jobs]``, on ``n`` threads (in order on the caller's thread when
     ``n <= 1`` or there is one job). A job's exception is raised once all have finished.
 
+    A job that calls ``run_jobs`` itself runs its jobs inline (no deadlock on a full pool).
+
     Examples
     --------
     >>> run_jobs(2, lambda x: x * x, [1, 2, 3])
     [1, 4, 9]
+    >>> run_jobs(2, lambda x: sum(run_jobs(2, lambda y: x * y, [1, 2, 3])), [1, 10, 100])
+    [6, 60, 600]
     """
-    if n <= 1 or len(jobs) <= 1:
+    if n <= 1 or len(jobs) <= 1 or getattr(_LOCAL, "in_pool", False):
+        # inline also inside a pool thread: jobs queued behind a worker that waits for them
+        # would never run once every worker waits
         return [fn(j) for j in jobs]
-    futures = [pool(n).submit(fn, j) for j in jobs]
+
+    def job(j):
+        _LOCAL.in_pool = True
+        return fn(j)
+    futures = [pool(n).submit(job, j) for j in jobs]
     for f in futures:   # let every job finish before raising (none keeps running behind us)
         f.exception()
     return [f.result() for f in futures]

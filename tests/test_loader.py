@@ -860,3 +860,16 @@ def test_scan_in_parts_shared_coordinate_buffer(monkeypatch):
         assert st == 0 and np.array_equal(r.coords, one.coords) and np.array_equal(r.ring_vals, one.ring_vals)
         base = r.coords.base if r.coords.base is not None else r.coords
         assert (base.shape[0] == cap) == in_place
+
+
+def test_run_jobs_nested_does_not_deadlock():
+    """Jobs that themselves run jobs (e.g. a file scanned in parts, loaded from a pool thread)
+    run those inline: with more outer jobs than workers, waiting on the pool would hang."""
+    import threading
+    from cocodiff._threads import run_jobs
+    out = []
+    t = threading.Thread(target=lambda: out.append(
+        run_jobs(2, lambda x: sum(run_jobs(2, lambda y: x * y, [1, 2, 3])), [1, 10, 100, 1000])), daemon=True)
+    t.start()
+    t.join(20)
+    assert out == [[6, 60, 600, 6000]]
