@@ -104,8 +104,9 @@ VERY_SMALL_AREA = 100
 #: Above this many instances (both sides together) the work is spread over ``threads`` threads.
 PARALLEL_MIN_INSTANCES = 2_000
 #: images rasterised and related at a time by default (``batch_images``): the RLE store of one
-#: batch is all that is held (~25 MB of runs per 1,000 COCO images); bigger batches mean fewer
-#: per-batch overheads (5,000: 6 % faster than 2,000 on the full train twin, +0.1 GB peak)
+#: batch is all that is held (~11 MB of runs and as much for their start positions per 1,000
+#: COCO-like images); bigger batches mean fewer per-batch overheads (5,000: 6 % faster than 2,000
+#: on the full train twin, +0.1 GB peak)
 BATCH_IMAGES = 5_000
 _N_EXAMPLES = 10
 
