@@ -1184,7 +1184,6 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     if threads is None:
         from .engine._jit import get_threads
         threads = get_threads()
-    both = None
     try:
         both = [os.fspath(a), os.fspath(b)]
         small = all(os.path.isfile(p) for p in both) and \
@@ -1209,6 +1208,7 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     if "err" in out:
         raise out["err"]
     return A, out["b"]
+
 
 def _load_uncached(path, like, strict) -> Dataset:
     if isinstance(path, (list, tuple)):
