@@ -269,18 +269,17 @@ def _assemble(results):
     """One Comparison from the per-shard results (in image order)."""
     import pyarrow as pa
 
-    from .matching import Comparison
+    from .matching import Comparison, _renumber_groups
 
     tables = [r["table"] for r in results]
-    # group ids: shard k's ids come after every group of the shards before it
+    # group ids: shard k's ids come after every group of the shards before it (a shard's ids
+    # are already numbered by first appearance: shard 0's stay as they are)
     shifted = []
     base = 0
     for t in tables:
         g = t.column("group").to_numpy(zero_copy_only=False).astype(np.int64)
-        has = g >= 0
-        n_groups = int(np.unique(g[has]).size)
-        if base and has.any():
-            g = np.where(has, g + base, g)
+        g, n_groups = _renumber_groups(g, base)
+        if base and n_groups:
             t = t.set_column(t.schema.get_field_index("group"), t.schema.field("group"), pa.array(g, pa.int64()))
         base += n_groups
         shifted.append(t)

@@ -320,8 +320,8 @@ def _compare_batch(A, B, al, u0, u1, params):
     -------
     cols : dict of numpy columns (``_COLUMNS`` names; ``relation`` int8 codes, absent sides
         -1, NaN for undefined floats), rows sorted like the final table; ``group`` ids
-        numbered from 0 within the batch (the caller offsets them).
-    n_groups : int -- split / merged groups used.
+        numbered within the batch (:func:`_table_from_batches` renumbers them after the
+        previous batches').
     n_pairs : int -- candidate pairs examined.
     """
     st = params["stages"]
@@ -531,7 +531,7 @@ def _compare_batch(A, B, al, u0, u1, params):
     order = np.lexsort((np.where(has_b, b_id, big_i), np.where(has_a, a_id, big_i), image_id))
     cols = {k: v[order] for k, v in cols.items()}
     st.lap("rows")
-    return cols, n_groups, int(pa.size)
+    return cols, int(pa.size)
 
 
 def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True, threads=None,
@@ -599,16 +599,13 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
         except ImportError:  # pragma: no cover
             bar = None
     parts = []
-    group_base = 0
     n_cand = 0
     for k in range(len(bounds) - 1):
         u0, u1 = bounds[k], bounds[k + 1]
         if u1 <= u0:
             continue
-        cols, g, npairs = _compare_batch(A, B, al, u0, u1, params)
-        cols["group"][cols["group"] >= 0] += group_base
+        cols, npairs = _compare_batch(A, B, al, u0, u1, params)
         parts.append(cols)
-        group_base += g
         n_cand += npairs
         if bar is not None:
             bar.update(u1 - u0)
