@@ -319,3 +319,23 @@ def test_synth_parts_interrupted_leaves_no_temp(tmp_path):
     _assert_interrupted_cleanly(rc, err)
     _check_synth_outputs(out)
     _no_temp_files(out)
+
+
+def test_sigint_inside_numba_is_sent_again(monkeypatch):
+    """Ctrl-C landing in Numba / llvmlite Python code (where a KeyboardInterrupt raised in a
+    ctypes callback would be dropped) is sent again shortly; anywhere else it interrupts."""
+    import types
+    import cocodiff.cli as cli
+    sent = []
+    monkeypatch.setattr(cli.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    monkeypatch.setattr(cli, "SIGINT_RETRY_S", 0.0)
+    outer = types.SimpleNamespace(f_globals={"__name__": "cocodiff.loader"}, f_back=None)
+    inner = types.SimpleNamespace(f_globals={"__name__": "numba.core.codegen"}, f_back=outer)
+    cli._on_sigint(signal.SIGINT, inner)          # no exception: deferred
+    for _ in range(200):
+        if sent:
+            break
+        time.sleep(0.01)
+    assert sent == [(os.getpid(), signal.SIGINT)]
+    with pytest.raises(KeyboardInterrupt):
+        cli._on_sigint(signal.SIGINT, outer)

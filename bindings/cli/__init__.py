@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
 
 from ..errors import InputError
 
@@ -56,11 +59,38 @@ def main(argv=None) -> int:
     >>> main(["stats", "data/coco2017_subsets/tinycoco_instances_val2017.json", "--json"])  # doctest: +SKIP
     0
     """
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
     try:
         return _main(argv)
     except KeyboardInterrupt:
         print("cocodiff: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, old)
+
+
+#: seconds before SIGINT is sent again when it arrived inside Numba / llvmlite (see _on_sigint)
+SIGINT_RETRY_S = 0.1
+
+
+def _on_sigint(signum, frame):
+    """Ctrl-C during :func:`main`: ``KeyboardInterrupt``, except while Numba / llvmlite Python
+    code is on the stack. There Python may be running a ctypes callback (the JIT's object cache
+    calls back into Python while a kernel is loaded), and an exception raised in a callback is
+    printed and dropped -- the run would go on as if Ctrl-C had not been pressed. The signal is
+    then sent again a moment later instead, until it lands outside (tests/test_interrupt.py).
+    """
+    f = frame
+    while f is not None:
+        if f.f_globals.get("__name__", "").startswith(("numba", "llvmlite")):
+            t = threading.Timer(SIGINT_RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
+            t.daemon = True
+            t.start()
+            return
+        f = f.f_back
+    raise KeyboardInterrupt
 
 
 def _main(argv=None) -> int:
