@@ -16,7 +16,7 @@ from ._jit import serial
 from .jsonscan import _num, _ws
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
-__all__ = ["gather_ragged", "move_left", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
+__all__ = ["gather_ragged", "move_left", "rle_layout", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
            "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
 
 
@@ -195,6 +195,75 @@ def polygon_layout(coords: np.ndarray, ring_vals: np.ndarray, r0: np.ndarray, n_
     first_odd, first_bad = _polygon_layout(coords, ring_vals, r0, n_rings, float(max_abs), not ident,
                                            out, out_rv, inst_ro, ring_off)
     return out, out_rv, inst_ro, ring_off, int(first_odd), int(first_bad)
+
+
+@serial
+def _rle_layout(s_counts, s_off, l_counts, l_off, src, is_str, out, out_off, seg_sum):
+    """See :func:`rle_layout`; returns the first output segment holding a bad list count (-1: none)."""
+    first_bad = -1
+    o = 0
+    out_off[0] = 0
+    for j in range(src.shape[0]):
+        i = src[j]
+        t = np.uint64(0)
+        if is_str[j]:
+            for k in range(s_off[i], s_off[i + 1]):
+                v = s_counts[k]
+                out[o] = v
+                t += np.uint64(v)
+                o += 1
+        else:
+            for k in range(l_off[i], l_off[i + 1]):
+                v = l_counts[k]
+                if v < 0 or v > 4294967295:
+                    if first_bad < 0:
+                        first_bad = j
+                    v = 0
+                out[o] = np.uint32(v)
+                t += np.uint64(v)
+                o += 1
+        seg_sum[j] = t
+        out_off[j + 1] = o
+    return first_bad
+
+
+def rle_layout(s_counts: np.ndarray, s_off: np.ndarray, l_counts: np.ndarray, l_off: np.ndarray,
+               src: np.ndarray, is_str: np.ndarray):
+    """The loader's RLE counts in instance order, checked and summed in one pass.
+
+    Output segment ``j`` is string-decoded segment ``src[j]`` of ``s_counts`` when ``is_str[j]``,
+    else list segment ``src[j]`` of ``l_counts`` (int64 as parsed, each checked to fit uint32).
+    Both ragged inputs have one segment per source instance (empty where it has none).
+
+    Returns
+    -------
+    counts : ndarray of uint32
+    offsets : ndarray of int64 (len(src) + 1,)
+    seg_sum : ndarray of uint64 (len(src),)
+        Sum of each output segment's counts.
+    first_bad : int
+        First output segment with a list count outside ``0 .. 2**32 - 1`` (written as 0), -1 when none.
+
+    Examples
+    --------
+    >>> sc, so = np.array([3, 1], np.uint32), np.array([0, 2, 2, 2])    # instance 0: a string
+    >>> lc, lo = np.array([2, 2, -1]), np.array([0, 0, 2, 3])          # instances 1, 2: lists
+    >>> c, o, t, bad = rle_layout(sc, so, lc, lo, np.array([1, 0, 2]), np.array([False, True, False]))
+    >>> c.tolist(), o.tolist(), t.tolist(), bad
+    ([2, 2, 3, 1, 0], [0, 2, 4, 5], [4, 4, 0], 2)
+    """
+    s_off = np.ascontiguousarray(s_off, dtype=np.int64)
+    l_off = np.ascontiguousarray(l_off, dtype=np.int64)
+    src = np.ascontiguousarray(src, dtype=np.int64)
+    is_str = np.ascontiguousarray(is_str, dtype=np.bool_)
+    n = src.shape[0]
+    lens = np.where(is_str, s_off[1:][src] - s_off[:-1][src], l_off[1:][src] - l_off[:-1][src])
+    out = np.empty(int(lens.sum()), np.uint32)
+    out_off = np.empty(n + 1, np.int64)
+    seg_sum = np.empty(n, np.uint64)
+    first_bad = _rle_layout(np.ascontiguousarray(s_counts, dtype=np.uint32), s_off,
+                            np.ascontiguousarray(l_counts, dtype=np.int64), l_off, src, is_str, out, out_off, seg_sum)
+    return out, out_off, seg_sum, int(first_bad)
 
 
 @serial

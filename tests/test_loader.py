@@ -645,6 +645,36 @@ def test_polygon_layout_against_numpy():
     assert polygon_layout(c3, ring_vals, starts, n_rings, 10.0)[5] == k
 
 
+def test_rle_layout_against_numpy():
+    """Counts gathered in instance order from the string or the list store, sums, and the first
+    (output-order) segment with a list count that does not fit uint32."""
+    from cocodiff.engine.ragged import rle_layout
+    rng = np.random.default_rng(5)
+    n = 200
+    is_str_src = rng.random(n) < 0.4
+    s_len = np.where(is_str_src, rng.integers(1, 12, n), 0)
+    l_len = np.where(~is_str_src & (rng.random(n) < 0.5), rng.integers(1, 12, n), 0)
+    s_off = np.concatenate([[0], np.cumsum(s_len)])
+    l_off = np.concatenate([[0], np.cumsum(l_len)])
+    s_counts = rng.integers(0, 2 ** 32, int(s_off[-1]), dtype=np.uint64).astype(np.uint32)
+    l_counts = rng.integers(0, 2 ** 32, int(l_off[-1]), dtype=np.int64)
+    order = rng.permutation(n)
+    counts, off, sums, bad = rle_layout(s_counts, s_off, l_counts, l_off, order, is_str_src[order])
+    segs = [s_counts[s_off[i]:s_off[i + 1]] if is_str_src[i] else l_counts[l_off[i]:l_off[i + 1]] for i in order]
+    assert np.array_equal(counts, np.concatenate(segs).astype(np.uint32)) and counts.dtype == np.uint32
+    assert np.array_equal(off, np.concatenate([[0], np.cumsum([len(s) for s in segs])]))
+    assert sums.tolist() == [int(np.sum(s, dtype=np.uint64)) for s in segs]
+    assert bad == -1
+    # bad list counts in two segments: the first in output order is reported, whatever the file order
+    lists = [j for j in range(n) if not is_str_src[order[j]] and l_len[order[j]] > 0]
+    j1, j2 = lists[3], lists[9]
+    bad_counts = l_counts.copy()
+    bad_counts[l_off[order[j2]]] = -1
+    bad_counts[l_off[order[j1]] + l_len[order[j1]] - 1] = 2 ** 32
+    assert rle_layout(s_counts, s_off, bad_counts, l_off, order, is_str_src[order])[3] == j1
+    assert rle_layout(s_counts, s_off, bad_counts, l_off, order[::-1], is_str_src[order[::-1]])[3] == n - 1 - j2
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_instance_order_equals_lexsort(seed):
     """The combined-key sort (ids rising in file order) and the lexsort fallback give
@@ -873,3 +903,31 @@ def test_run_jobs_nested_does_not_deadlock():
     t.start()
     t.join(20)
     assert out == [[6, 60, 600, 6000]]
+
+
+@pytest.mark.parametrize("scanner", [True, False])
+@pytest.mark.parametrize("files, dup", [
+    ([[1, 2, 2, 3]], 2),            # rising but not strictly: the adjacent duplicate is found
+    ([[4, 1, 3, 1]], 1),
+    ([[1, 3], [2, 5]], None),       # not rising across the files, no duplicate
+    ([[1, 2], [3, 4]], None),       # strictly rising: unique without a sort
+    ([[1, 2], [2, 5]], 2),          # rising within each file, the duplicate is across them
+])
+def test_duplicate_annotation_ids(tmp_path, monkeypatch, scanner, files, dup):
+    from cocodiff import loader
+    monkeypatch.setattr(loader, "_use_scanner", scanner)
+    paths = []
+    for f, ids in enumerate(files):
+        d = {"images": [{"id": 1, "width": 10, "height": 10, "file_name": "a.jpg"}],
+             "categories": [{"id": 1, "name": "c"}],
+             "annotations": [{"id": i, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                              "segmentation": [[0, 0, 4, 0, 4, 4]]} for i in ids]}
+        p = tmp_path / f"f{f}.json"
+        p.write_text(json.dumps(d))
+        paths.append(p)
+    if dup is None:
+        ds = cocodiff.load(paths if len(paths) > 1 else paths[0], cache=False)
+        assert sorted(ds.ann_id.tolist()) == sorted(i for ids in files for i in ids)
+    else:
+        with pytest.raises(InputError, match=f"duplicate annotation id {dup}"):
+            cocodiff.load(paths if len(paths) > 1 else paths[0], cache=False)
