@@ -108,6 +108,11 @@ PARALLEL_MIN_INSTANCES = 2_000
 #: COCO-like images); bigger batches mean fewer per-batch overheads (5,000: 6 % faster than 2,000
 #: on the full train twin, +0.1 GB peak)
 BATCH_IMAGES = 5_000
+#: batches run whole and at once, one per thread, from this many batches per thread on (see
+#: :func:`_run_batches`); fewer: one batch at a time on all threads
+BATCHES_PER_THREAD_MIN = 3
+#: batches are not made smaller than this for the sake of threads (per-batch overheads)
+BATCH_IMAGES_MIN = 250
 _N_EXAMPLES = 10
 
 
@@ -168,6 +173,26 @@ class _Stages:
 
     def as_dict(self):
         return {k: dict(wall=round(self.wall[k], 4), cpu=round(self.cpu[k], 4)) for k in self.wall}
+
+    def add(self, other):
+        """Add ``other``'s seconds to these (batches run on several threads: summed over them)."""
+        for k in other.wall:
+            self.wall[k] = self.wall.get(k, 0.0) + other.wall[k]
+            self.cpu[k] = self.cpu.get(k, 0.0) + other.cpu[k]
+
+
+class _ThreadStages(_Stages):
+    """:class:`_Stages` of one worker thread: CPU seconds of that thread only."""
+
+    def start(self):
+        self._t = (time.perf_counter(), time.thread_time())
+
+    def lap(self, name):
+        w, c = time.perf_counter(), time.thread_time()
+        if self._t is not None:
+            self.wall[name] = self.wall.get(name, 0.0) + w - self._t[0]
+            self.cpu[name] = self.cpu.get(name, 0.0) + c - self._t[1]
+        self._t = (w, c)
 
 
 def _run_chunks(n, fn, bounds, *args):
@@ -580,6 +605,65 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
                         dilation_ratio)
 
 
+def _batch_size(n_img, batch_images, nt):
+    """Images per batch: ``batch_images`` at most (the memory bound), smaller when that gives
+    each of ``nt`` threads at least :data:`BATCHES_PER_THREAD_MIN` batches (then run whole, one
+    per thread: :func:`_run_batches`), but not below :data:`BATCH_IMAGES_MIN`. The output does not
+    depend on it.
+
+    Examples
+    --------
+    >>> _batch_size(118_287, 5_000, 2), _batch_size(5_000, 5_000, 2), _batch_size(5_000, 5_000, 1)
+    (5000, 834, 5000)
+    """
+    if nt <= 1:
+        return batch_images
+    return min(batch_images, max(BATCH_IMAGES_MIN, -(-n_img // (BATCHES_PER_THREAD_MIN * nt))))
+
+
+def _run_batches(A, B, al, jobs, params):
+    """``(cols, n_pairs, job)`` of :func:`_compare_batch` for every image range in ``jobs``, in order.
+
+    With several threads (``params["nt"]``) and at least :data:`BATCHES_PER_THREAD_MIN` batches
+    per thread, whole batches run at once, one per thread, each on serial kernels with its own
+    scratch (the thread pool hands them out as threads free up): the batches' single-threaded
+    steps (candidates, relations, rows) then overlap other batches' work instead of leaving
+    threads idle. Otherwise batches run one after the other, each on all threads. The batches
+    are the same either way, hence the output.
+    """
+    from ._threads import in_pool, submit
+    nt = params["nt"]
+    if nt <= 1 or len(jobs) < BATCHES_PER_THREAD_MIN * nt or in_pool():
+        for u0, u1 in jobs:
+            yield (*_compare_batch(A, B, al, u0, u1, params), (u0, u1))
+        return
+    import threading
+
+    local = threading.local()
+    mine = []   # every worker's params (their stage times are added up at the end)
+
+    def one(job):
+        p = getattr(local, "params", None)
+        if p is None:
+            p = local.params = dict(params, nt=1, stages=_ThreadStages(), rbuf=np.zeros(0, np.uint32),
+                                    pos=np.zeros(0, params["pos"].dtype))
+            mine.append(p)
+        return _compare_batch(A, B, al, job[0], job[1], p)
+
+    futures = [submit(nt, one, j) for j in jobs]
+    try:
+        for f, job in zip(futures, jobs):
+            yield (*f.result(), job)
+    finally:   # on an error or Ctrl-C: batches not started are dropped, started ones finish
+        for f in futures:
+            f.cancel()
+        for f in futures:
+            if not f.cancelled():
+                f.exception()
+        for p in mine:
+            params["stages"].add(p["stages"])
+
+
 def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images, progress, dilation_ratio):
     """Body of :func:`compare` in one process (thread count already in force)."""
     from .loader import load_pair
@@ -588,7 +672,7 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
     params = _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio)
     st = params["stages"]
     n_img = al["ids"].shape[0]
-    bounds = list(range(0, n_img, batch_images)) + [n_img]
+    bounds = list(range(0, n_img, _batch_size(n_img, batch_images, params["nt"]))) + [n_img]
     if progress is None:
         progress = sys.stderr.isatty()
     bar = None
@@ -598,13 +682,10 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
             bar = tqdm(total=n_img, unit="img", desc="compare", file=sys.stderr)
         except ImportError:  # pragma: no cover
             bar = None
+    jobs = [(u0, u1) for u0, u1 in zip(bounds[:-1], bounds[1:]) if u1 > u0]
     parts = []
     n_cand = 0
-    for k in range(len(bounds) - 1):
-        u0, u1 = bounds[k], bounds[k + 1]
-        if u1 <= u0:
-            continue
-        cols, npairs = _compare_batch(A, B, al, u0, u1, params)
+    for cols, npairs, (u0, u1) in _run_batches(A, B, al, jobs, params):
         parts.append(cols)
         n_cand += npairs
         if bar is not None:
