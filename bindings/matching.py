@@ -70,9 +70,12 @@ then one pass over the runs gives every mask's area / extent / run starts, candi
 intersections and IoUs (Numba), assignment (Numba), relations (array operations) and
 Boundary IoU (Numba, bit-packed crops) run on flat arrays; only the output rows are kept.
 With ``threads > 1`` (and more than ``PARALLEL_MIN_INSTANCES`` instances) the serial,
-disk-cached ``nogil`` kernels run on a thread pool over cost-balanced chunks -- no
-per-process compilation of ``parallel=True`` kernels. Wall / CPU seconds per stage are in
-``Comparison.timings``.
+disk-cached ``nogil`` kernels run on a thread pool -- no per-process compilation of
+``parallel=True`` kernels: whole batches at once, one per thread, when there are at least
+``BATCHES_PER_THREAD_MIN`` per thread (batches are made smaller for that, down to
+``BATCH_IMAGES_MIN`` images), else one batch at a time over cost-balanced chunks. Wall / CPU
+seconds per stage are in ``Comparison.timings`` (summed over the threads when batches run at
+once).
 """
 from __future__ import annotations
 
@@ -573,7 +576,8 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     boundary : bool -- compute Boundary IoU of every two-sided row.
     threads : int or None -- threads for the kernels and the loader during this call (None: the
         current Numba thread count, ``cocodiff.engine._jit.set_threads``); restored afterwards.
-    batch_images : int -- images rasterised at a time (bounds memory; :data:`BATCH_IMAGES`).
+    batch_images : int -- at most this many images rasterised at a time (bounds memory;
+        :data:`BATCH_IMAGES`); with several threads batches may be smaller (:func:`_batch_size`).
     progress : bool or None -- tqdm bar over batches (None: when stderr is a TTY).
     dilation_ratio : float -- Boundary IoU dilation ratio.
     client : dask.distributed.Client or None -- shard the images across the cluster's
@@ -875,7 +879,8 @@ class Comparison:
     images : dict -- images only in A / only in B / with different sizes (counts, examples).
     meta : dict -- inputs, instance and vertex totals, category names.
     timings : dict -- wall and CPU seconds per stage of :func:`compare` (rasterise, mask_facts,
-        candidates, intersections, relations, boundary_iou, rows, table); not part of the summary.
+        candidates, intersections, relations, boundary_iou, rows, table; summed over the threads
+        when batches run at once); not part of the summary.
     """
 
     table: object
