@@ -157,18 +157,22 @@ def _image_alignment(A, B):
 
 
 class _Stages:
-    """Wall and CPU seconds per stage (``Comparison.timings``; logged at DEBUG)."""
+    """Wall and CPU seconds per stage (``Comparison.timings``; logged at DEBUG).
 
-    def __init__(self):
+    ``thread=True``: the CPU seconds of the calling thread only (a worker running whole batches),
+    else of the process."""
+
+    def __init__(self, thread=False):
         self.wall = {}
         self.cpu = {}
         self._t = None
+        self._cpu = time.thread_time if thread else time.process_time
 
     def start(self):
-        self._t = (time.perf_counter(), time.process_time())
+        self._t = (time.perf_counter(), self._cpu())
 
     def lap(self, name):
-        w, c = time.perf_counter(), time.process_time()
+        w, c = time.perf_counter(), self._cpu()
         if self._t is not None:
             self.wall[name] = self.wall.get(name, 0.0) + w - self._t[0]
             self.cpu[name] = self.cpu.get(name, 0.0) + c - self._t[1]
@@ -182,20 +186,6 @@ class _Stages:
         for k in other.wall:
             self.wall[k] = self.wall.get(k, 0.0) + other.wall[k]
             self.cpu[k] = self.cpu.get(k, 0.0) + other.cpu[k]
-
-
-class _ThreadStages(_Stages):
-    """:class:`_Stages` of one worker thread: CPU seconds of that thread only."""
-
-    def start(self):
-        self._t = (time.perf_counter(), time.thread_time())
-
-    def lap(self, name):
-        w, c = time.perf_counter(), time.thread_time()
-        if self._t is not None:
-            self.wall[name] = self.wall.get(name, 0.0) + w - self._t[0]
-            self.cpu[name] = self.cpu.get(name, 0.0) + c - self._t[1]
-        self._t = (w, c)
 
 
 def _run_chunks(n, fn, bounds, *args):
@@ -649,7 +639,7 @@ def _run_batches(A, B, al, jobs, params):
     def one(job):
         p = getattr(local, "params", None)
         if p is None:
-            p = local.params = dict(params, nt=1, stages=_ThreadStages(), rbuf=np.zeros(0, np.uint32),
+            p = local.params = dict(params, nt=1, stages=_Stages(thread=True), rbuf=np.zeros(0, np.uint32),
                                     pos=np.zeros(0, params["pos"].dtype))
             mine.append(p)
         return _compare_batch(A, B, al, job[0], job[1], p)
