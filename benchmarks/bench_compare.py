@@ -22,8 +22,8 @@ from the two JSON files:
 Full-size twin (``twin_full``: 118,287 images, ~0.86M vs ~1.08M instances, 22M vs 40M
 vertices): ``test_full_cocodiff`` (marked ``slow``; runs only with ``--run-slow`` when that
 option is registered, or ``COCODIFF_BENCH_FULL=1``) -- the same end-to-end pipeline, with the
-per-stage wall / CPU seconds of :attr:`cocodiff.matching.Comparison.timings` and the peak RSS
-(``ru_maxrss``) in ``extra_info``.
+per-stage wall / CPU seconds of :attr:`cocodiff.matching.Comparison.timings` (summed over the
+threads when batches run at once) and the peak RSS (``ru_maxrss``) in ``extra_info``.
 
 Every test also records CPU-time medians (``cpu_median_s``; all threads of the process)
 next to wall time: on a loaded machine CPU time is the steadier figure.
