@@ -92,8 +92,10 @@ def add_cli(subparsers):
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the columnar cache beside inputs of 50 MB or more")
-    p.add_argument("--threads", type=int, default=None,
-                   help="Numba threads (with --scheduler / --workers: per Dask task, default 1)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads for parsing and the kernels (default: all cores); with several, whole "
+                        "batches of images run at once, one per thread. With --scheduler / --workers: "
+                        "per Dask task, default 1")
     dist = p.add_mutually_exclusive_group()
     dist.add_argument("--scheduler", metavar="ADDRESS", default=None,
                       help="shard the images over the workers of this Dask scheduler (e.g. tcp://host:8786); "
