@@ -550,3 +550,41 @@ def test_batches_on_threads_identical(tiny_twin, tmp_path, monkeypatch):
         assert [nt for _, nt in seen] == [2] and _write_outputs(c, tmp_path / "t3")[1] == ref[1]
     finally:
         set_threads(before)
+
+
+def test_batches_on_threads_error_stops_the_rest(tiny_twin, monkeypatch):
+    """A batch that fails on a worker thread: its error reaches the caller, batches not yet
+    started never run, and nothing is left running afterwards."""
+    import threading
+    import time
+
+    from cocodiff import matching
+    from cocodiff.engine._jit import get_threads, set_threads
+
+    a, b = tiny_twin["a"], tiny_twin["b"]
+    before = get_threads()
+    try:
+        monkeypatch.setattr(matching, "PARALLEL_MIN_INSTANCES", 0)
+        if set_threads(2) < 2:
+            pytest.skip("Numba allows only one thread here")
+        started = []
+        orig = matching._compare_batch
+
+        def failing(A, B, al, u0, u1, params):
+            started.append(u0)
+            if len(started) == 2:
+                raise RuntimeError("batch failed")
+            time.sleep(0.05)
+            return orig(A, B, al, u0, u1, params)
+
+        monkeypatch.setattr(matching, "_compare_batch", failing)
+        with pytest.raises(RuntimeError, match="batch failed"):
+            cocodiff.compare(a, b, threads=2, batch_images=1)
+        time.sleep(0.3)
+        after = len(started)
+        time.sleep(0.3)
+        assert len(started) == after          # nothing still running or starting
+        n_batches = len(json.loads(open(a).read())["images"])   # batch_images=1: a batch per image (at least)
+        assert n_batches > 20 and after <= 8  # the rest were cancelled, not run
+    finally:
+        set_threads(before)
