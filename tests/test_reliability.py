@@ -516,75 +516,73 @@ def test_real_pair_identical_across_batches(tmp_path):
                           tmp_path / "z") == ref
 
 
-def test_batches_on_threads_identical(tiny_twin, tmp_path, monkeypatch):
+@pytest.fixture
+def two_threads(monkeypatch):
+    """Two Numba threads and the parallel paths on for any input size; the thread count restored."""
+    from cocodiff import matching
+    from cocodiff.engine._jit import get_threads, set_threads
+    before = get_threads()
+    monkeypatch.setattr(matching, "PARALLEL_MIN_INSTANCES", 0)
+    try:
+        if set_threads(2) < 2:
+            pytest.skip("Numba allows only one thread here")
+        yield
+    finally:
+        set_threads(before)
+
+
+def test_batches_on_threads_identical(tiny_twin, tmp_path, monkeypatch, two_threads):
     """Whole batches run at once on the pool's threads (serial kernels each, their own scratch):
     byte-identical to one batch at a time on one thread, and the stage times are kept."""
     import threading
 
     from cocodiff import matching
-    from cocodiff.engine._jit import get_threads, set_threads
 
     a, b = tiny_twin["a"], tiny_twin["b"]
-    before = get_threads()
-    try:
-        ref = _write_outputs(cocodiff.compare(a, b, threads=1, batch_images=3), tmp_path / "t1")
-        monkeypatch.setattr(matching, "PARALLEL_MIN_INSTANCES", 0)
-        if set_threads(2) < 2:
-            pytest.skip("Numba allows only one thread here")
-        seen = []
-        orig = matching._compare_batch
+    ref = _write_outputs(cocodiff.compare(a, b, threads=1, batch_images=3), tmp_path / "t1")
+    seen = []
+    orig = matching._compare_batch
 
-        def spy(A, B, al, u0, u1, params):
-            seen.append((threading.current_thread().name, params["nt"]))
-            return orig(A, B, al, u0, u1, params)
+    def spy(A, B, al, u0, u1, params):
+        seen.append((threading.current_thread().name, params["nt"]))
+        return orig(A, B, al, u0, u1, params)
 
-        monkeypatch.setattr(matching, "_compare_batch", spy)
-        c = cocodiff.compare(a, b, threads=2, batch_images=3)
-        assert len(seen) >= 2 * matching.BATCHES_PER_THREAD_MIN
-        assert all(nt == 1 and name.startswith("cocodiff") for name, nt in seen)
-        assert _write_outputs(c, tmp_path / "t2") == ref
-        assert c.timings["rasterise"]["cpu"] > 0 and c.timings["boundary_iou"]["wall"] > 0
-        # too few batches per thread: one at a time, on both threads
-        seen.clear()
-        c = cocodiff.compare(a, b, threads=2)
-        assert [nt for _, nt in seen] == [2] and _write_outputs(c, tmp_path / "t3")[1] == ref[1]
-    finally:
-        set_threads(before)
+    monkeypatch.setattr(matching, "_compare_batch", spy)
+    c = cocodiff.compare(a, b, threads=2, batch_images=3)
+    assert len(seen) >= 2 * matching.BATCHES_PER_THREAD_MIN
+    assert all(nt == 1 and name.startswith("cocodiff") for name, nt in seen)
+    assert _write_outputs(c, tmp_path / "t2") == ref
+    assert c.timings["rasterise"]["cpu"] > 0 and c.timings["boundary_iou"]["wall"] > 0
+    # too few batches per thread: one at a time, on both threads
+    seen.clear()
+    c = cocodiff.compare(a, b, threads=2)
+    assert [nt for _, nt in seen] == [2] and _write_outputs(c, tmp_path / "t3")[1] == ref[1]
 
 
-def test_batches_on_threads_error_stops_the_rest(tiny_twin, monkeypatch):
+def test_batches_on_threads_error_stops_the_rest(tiny_twin, monkeypatch, two_threads):
     """A batch that fails on a worker thread: its error reaches the caller, batches not yet
     started never run, and nothing is left running afterwards."""
-    import threading
     import time
 
     from cocodiff import matching
-    from cocodiff.engine._jit import get_threads, set_threads
 
     a, b = tiny_twin["a"], tiny_twin["b"]
-    before = get_threads()
-    try:
-        monkeypatch.setattr(matching, "PARALLEL_MIN_INSTANCES", 0)
-        if set_threads(2) < 2:
-            pytest.skip("Numba allows only one thread here")
-        started = []
-        orig = matching._compare_batch
+    started = []
+    orig = matching._compare_batch
 
-        def failing(A, B, al, u0, u1, params):
-            started.append(u0)
-            if len(started) == 2:
-                raise RuntimeError("batch failed")
-            time.sleep(0.05)
-            return orig(A, B, al, u0, u1, params)
+    def failing(A, B, al, u0, u1, params):
+        started.append(u0)
+        if len(started) == 2:
+            raise RuntimeError("batch failed")
+        time.sleep(0.05)
+        return orig(A, B, al, u0, u1, params)
 
-        monkeypatch.setattr(matching, "_compare_batch", failing)
-        with pytest.raises(RuntimeError, match="batch failed"):
-            cocodiff.compare(a, b, threads=2, batch_images=1)
-        time.sleep(0.3)
-        after = len(started)
-        time.sleep(0.3)
-        assert len(started) == after          # nothing still running or starting
-        n_batches = len(json.loads(open(a).read())["images"])   # batch_images=1: a batch per image (at least)
-        assert n_batches > 20 and after <= 8  # the rest were cancelled, not run
-    finally:
-        set_threads(before)
+    monkeypatch.setattr(matching, "_compare_batch", failing)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        cocodiff.compare(a, b, threads=2, batch_images=1)
+    time.sleep(0.3)
+    after = len(started)
+    time.sleep(0.3)
+    assert len(started) == after          # nothing still running or starting
+    n_batches = len(json.loads(open(a).read())["images"])   # batch_images=1: a batch per image (at least)
+    assert n_batches > 20 and after <= 8  # the rest were cancelled, not run
