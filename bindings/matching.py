@@ -82,6 +82,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._io import atomic_path, sigint_deferred
-from ._threads import run_jobs as _run_jobs
+from ._threads import in_pool, run_jobs as _run_jobs, submit
 from .engine._jit import get_threads, using_threads
 from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
@@ -625,14 +626,11 @@ def _run_batches(A, B, al, jobs, params):
     threads idle. Otherwise batches run one after the other, each on all threads. The batches
     are the same either way, hence the output.
     """
-    from ._threads import in_pool, submit
     nt = params["nt"]
     if nt <= 1 or len(jobs) < BATCHES_PER_THREAD_MIN * nt or in_pool():
         for u0, u1 in jobs:
             yield (*_compare_batch(A, B, al, u0, u1, params), (u0, u1))
         return
-    import threading
-
     local = threading.local()
     mine = []   # every worker's params (their stage times are added up at the end)
 
