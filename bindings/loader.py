@@ -1185,7 +1185,7 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     except (TypeError, OSError):
         small = False
     if threads < 2 or not small:
-        return load(a, strict=strict, cache=cache), load(b, strict=strict, cache=cache)
+        return _load_sequential(a, b, strict, cache)
     out = {}
 
     def second():
@@ -1202,6 +1202,29 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     if "err" in out:
         raise out["err"]
     return A, out["b"]
+
+
+def _load_sequential(a, b, strict, cache):
+    """``(load(a), load(b))``, the bigger single file first.
+
+    A file's load needs about twice its size in fresh memory on top of what is already loaded,
+    so the peak is lower when the dataset held meanwhile is the smaller one (full-size twin,
+    uncached: 2.70 GB a-then-b, 2.31 GB b-then-a). Errors stay those of ``load(a)`` then
+    ``load(b)``: when ``b`` (loaded first) fails, ``a`` is loaded and its error, if any, wins.
+    """
+    def size(p):
+        try:
+            return os.path.getsize(p) if os.path.isfile(p) else -1
+        except (TypeError, OSError):
+            return -1
+    if size(b) <= size(a):
+        return load(a, strict=strict, cache=cache), load(b, strict=strict, cache=cache)
+    try:
+        B = load(b, strict=strict, cache=cache)
+    except InputError:
+        load(a, strict=strict, cache=cache)   # raises the first input's error, if it has one
+        raise
+    return load(a, strict=strict, cache=cache), B
 
 
 def _load_uncached(path, like, strict) -> Dataset:

@@ -740,6 +740,46 @@ def test_load_pair_errors_in_order(tmp_path):
     assert "no such file" in str(e.value)
 
 
+def test_load_pair_sequential_loads_the_bigger_file_first(tmp_path, monkeypatch):
+    """One after the other (too big together, or one thread), the bigger file loads first -- it
+    keeps the smaller dataset held while the bigger one is built -- and the result and the error
+    order are still those of load(a) then load(b)."""
+    from cocodiff.loader import load_pair
+    big = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    small = DATA / "derived" / "val2014_100_fakesegm_as_annotations.json"
+    assert os.path.getsize(big) > os.path.getsize(small)
+    order = []
+    real = _loader.load
+
+    def spy(path, **kw):
+        order.append(os.path.basename(os.fspath(path)))
+        return real(path, **kw)
+
+    monkeypatch.setattr(_loader, "load", spy)
+    for threads in (1, 2):
+        monkeypatch.setattr(_loader, "PAIR_CONCURRENT_MAX_BYTES", 0 if threads == 2 else 1 << 40)
+        order.clear()
+        A, B = load_pair(small, big, threads=threads)
+        assert order == [big.name, small.name]
+        _same_dataset(A, real(small))
+        _same_dataset(B, real(big))
+        order.clear()
+        A, B = load_pair(big, small, threads=threads)   # a is the bigger: plain order
+        assert order == [big.name, small.name]
+        assert A.n_instances == real(big).n_instances
+    bad_a = tmp_path / "bad_a.json"
+    bad_a.write_text('{"images": [], "categories": [], "annotations": [')
+    bad_b = tmp_path / "bad_b.json"
+    bad_b.write_text('{"images": [], "categories": [], "annotations": [{"id": 1}' + " " * 200)
+    assert bad_b.stat().st_size > bad_a.stat().st_size
+    with pytest.raises(InputError) as e:
+        load_pair(bad_a, bad_b, threads=1)   # both bad, b loaded first: still A's error
+    assert "bad_a.json" in str(e.value)
+    with pytest.raises(InputError) as e:
+        load_pair(small, bad_b, threads=1)   # only b bad: b's error
+    assert "bad_b.json" in str(e.value)
+
+
 # ---------------------------------------------------------------- scanning in parts
 _SCAN_FIELDS = ("ann_id", "image_id", "category_id", "iscrowd", "area", "score", "bbox", "has_bbox", "seg_kind",
                 "n_rings", "rle_h", "rle_w", "str_offsets", "str_bytes", "list_offsets", "list_counts",
