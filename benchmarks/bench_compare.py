@@ -24,6 +24,13 @@ vertices): ``test_full_cocodiff`` (marked ``slow``; runs only with ``--run-slow`
 option is registered, or ``COCODIFF_BENCH_FULL=1``) -- the same end-to-end pipeline, with the
 per-stage wall / CPU seconds of :attr:`cocodiff.matching.Comparison.timings` (summed over the
 threads when batches run at once) and the peak RSS (``ru_maxrss``) in ``extra_info``.
+``test_full_cli_first_run`` / ``test_full_cli_rerun`` (same gate): ``cocodiff compare`` as a
+user runs it, a fresh process per round (interpreter start, imports, load, compare, write),
+without the columnar caches (removed before each round) and with them; wall time per round and
+the child's own CPU time and peak RSS in ``extra_info``. ``test_full_pycocotools`` (also needs
+``COCODIFF_BENCH_FULL_PEERS=1``; minutes, ~10 GB): the pycocotools pipeline on the full twin,
+one round in a child process, run before the CLI tests so they report
+``speedup_vs_pycocotools``.
 
 Every test also records CPU-time medians (``cpu_median_s``; all threads of the process)
 next to wall time: on a loaded machine CPU time is the steadier figure.
@@ -45,6 +52,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -218,6 +226,100 @@ def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
     from cocodiff.engine._jit import get_threads
     benchmark.extra_info["threads"] = get_threads()
     assert c.table.num_rows >= c.meta["a_instances"] * 0.5
+
+
+def _child(argv):
+    """Run ``argv`` as a child process; returns (wall s, its stdout). The children below print
+    their own CPU time and peak RSS as the last line of stdout."""
+    w = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - w
+    if proc.returncode != 0:
+        raise AssertionError(f"{argv} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return wall, out
+
+
+def _cli_round(a, b, out_dir, first: bool):
+    """One ``cocodiff compare`` process, as a user runs it: interpreter start, imports, load (no
+    cache when ``first``: both columnar caches removed before), compare, write. The child reports
+    its own exit status, CPU time and peak RSS."""
+    import cocodiff.cache
+    if first:
+        for p in (a, b):
+            cocodiff.cache.clear(p)
+    code = ("import resource, sys, time, json; sys.argv = ['cocodiff', 'compare', %r, %r, '-o', %r, '--quiet'];"
+            "from cocodiff.cli import main; rc = main(sys.argv[1:]);"
+            "r = resource.getrusage(resource.RUSAGE_SELF);"
+            "print(json.dumps(dict(rc=rc, cpu=r.ru_utime + r.ru_stime, rss=r.ru_maxrss / 1e6)))"
+            % (str(a), str(b), str(out_dir)))
+    wall, out = _child([sys.executable, "-c", code])
+    rep = json.loads(out.decode().strip().splitlines()[-1])
+    assert rep["rc"] == 0, rep
+    assert (Path(out_dir) / "matches.parquet").is_file()
+    return wall, rep
+
+
+def _cli_measure(benchmark, name, a, b, out_dir, first, rounds):
+    reps = []
+
+    def one():
+        wall, rep = _cli_round(a, b, out_dir, first)
+        reps.append((wall, rep))
+
+    benchmark.pedantic(one, rounds=rounds, iterations=1)
+    walls = [w for w, _ in reps]
+    _TIMES[name] = {"wall": statistics.median(walls), "cpu": statistics.median(r["cpu"] for _, r in reps)}
+    benchmark.extra_info["wall_s"] = [round(w, 2) for w in walls]
+    benchmark.extra_info["cpu_s"] = [round(r["cpu"], 2) for _, r in reps]
+    benchmark.extra_info["peak_rss_gb"] = [round(r["rss"], 3) for _, r in reps]
+    if "pycocotools_full" in _TIMES:
+        benchmark.extra_info["speedup_vs_pycocotools"] = round(_TIMES["pycocotools_full"]["wall"]
+                                                               / _TIMES[name]["wall"], 2)
+
+
+@pytest.mark.slow
+def test_full_pycocotools(benchmark, request, twin_factory):
+    """The pycocotools pipeline on the full twin, one round in a child process (its ~10 GB of
+    Python objects must not count in the cocodiff tests' peak RSS). Minutes: runs only with
+    ``COCODIFF_BENCH_FULL_PEERS=1`` as well."""
+    if not _full_enabled(request.config) or os.environ.get("COCODIFF_BENCH_FULL_PEERS") != "1":
+        pytest.skip("full-size peer: set COCODIFF_BENCH_FULL=1 and COCODIFF_BENCH_FULL_PEERS=1")
+    t = twin_factory("full")
+    code = ("import sys, json, resource; sys.path.insert(0, %r); import bench_compare as bc;"
+            "n = bc.pycocotools_pipeline(%r, %r); r = resource.getrusage(resource.RUSAGE_SELF);"
+            "print(json.dumps(dict(n=n, cpu=r.ru_utime + r.ru_stime, rss=r.ru_maxrss / 1e6)))"
+            % (str(Path(__file__).parent), str(t["a"]), str(t["b"])))
+    reps = []
+    benchmark.pedantic(lambda: reps.append(_child([sys.executable, "-c", code])), rounds=1, iterations=1)
+    wall, out = reps[0]
+    rep = json.loads(out.decode().strip().splitlines()[-1])
+    _TIMES["pycocotools_full"] = {"wall": wall, "cpu": rep["cpu"]}
+    benchmark.extra_info.update(wall_s=round(wall, 2), cpu_s=round(rep["cpu"], 2), peak_rss_gb=round(rep["rss"], 3),
+                                matched=rep["n"])
+    assert rep["n"] > 0
+
+
+@pytest.mark.slow
+def test_full_cli_first_run(benchmark, request, twin_factory, tmp_path):
+    """``cocodiff compare`` of the full twin in a fresh process with no columnar cache: the first
+    run a user sees (both files parsed and cached, compared, written). Two rounds."""
+    if not _full_enabled(request.config):
+        pytest.skip("full-size twin: pass --run-slow or set COCODIFF_BENCH_FULL=1")
+    t = twin_factory("full")
+    _cli_measure(benchmark, "cli_first", Path(t["a"]), Path(t["b"]), tmp_path / "out", True, rounds=2)
+
+
+@pytest.mark.slow
+def test_full_cli_rerun(benchmark, request, twin_factory, tmp_path):
+    """``cocodiff compare`` of the full twin in a fresh process, columnar caches present (a
+    re-run): one untimed run first so both caches exist and sit in the OS page cache."""
+    if not _full_enabled(request.config):
+        pytest.skip("full-size twin: pass --run-slow or set COCODIFF_BENCH_FULL=1")
+    t = twin_factory("full")
+    a, b = Path(t["a"]), Path(t["b"])
+    _cli_round(a, b, tmp_path / "warm", False)
+    _cli_measure(benchmark, "cli_rerun", a, b, tmp_path / "out", False, rounds=3)
 
 
 if __name__ == "__main__":

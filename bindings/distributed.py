@@ -269,6 +269,7 @@ def _assemble(results):
     """One Comparison from the per-shard results (in image order)."""
     import pyarrow as pa
 
+    from . import _arrow
     from .matching import Comparison, _renumber_groups
 
     tables = [r["table"] for r in results]
@@ -280,7 +281,7 @@ def _assemble(results):
         g = t.column("group").to_numpy(zero_copy_only=False).astype(np.int64)
         g, n_groups = _renumber_groups(g, base)
         if base and n_groups:
-            t = t.set_column(t.schema.get_field_index("group"), t.schema.field("group"), pa.array(g, pa.int64()))
+            t = t.set_column(t.schema.get_field_index("group"), t.schema.field("group"), _arrow.array(g))
         base += n_groups
         shifted.append(t)
     nonempty = [t for t in shifted if t.num_rows] or shifted[:1]

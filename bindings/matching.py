@@ -735,6 +735,8 @@ def _to_arrow(cols, presorted=False, group_base=0):
     (``presorted``: rows may already be in it; group ids from ``group_base`` on)."""
     import pyarrow as pa
 
+    from . import _arrow
+
     n = cols["relation"].shape[0] if cols else 0
     if n == 0:
         cols = {name: np.zeros(0, np.int64 if t != "float64" else np.float64) for name, t in _COLUMNS}
@@ -757,7 +759,7 @@ def _to_arrow(cols, presorted=False, group_base=0):
         if name == "group":
             v, n_groups = _renumber_groups(v, group_base)
         if name == "relation":
-            out[name] = pa.DictionaryArray.from_arrays(pa.array(v.astype(np.int32)), pa.array(list(RELATIONS)))
+            out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32)), _arrow.strings(RELATIONS))
             continue
         mask = None
         if name.startswith("a_"):
@@ -771,7 +773,7 @@ def _to_arrow(cols, presorted=False, group_base=0):
         elif typ == "float64":  # undefined measures (no counterpart, 0/0) are nulls, not NaN
             undefined = np.isnan(v)
             mask = undefined if mask is None else (mask | undefined)
-        out[name] = pa.array(v, mask=mask) if mask is not None and mask.any() else pa.array(v)
+        out[name] = _arrow.array(v, mask=mask)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)
     t = t.set_column(t.schema.get_field_index("relation"), "relation", t.column("relation").cast(pa.string()))
@@ -892,22 +894,25 @@ class Comparison:
         return self.table.to_pandas()
 
     def _np(self, name):
+        from . import _arrow
         col = self.table.column(name)
         if name == "relation":
             return np.asarray(col.to_pylist(), dtype=object)
-        return col.to_numpy(zero_copy_only=False)
+        return _arrow.to_numpy(col)   # as col.to_numpy(zero_copy_only=False), without importing pandas
 
     def _rel_codes(self):
         """``relation`` as int64 indices into :data:`RELATIONS`."""
         import pyarrow as pa
         import pyarrow.compute as pc
+
+        from . import _arrow
         col = self.table.column("relation")
         if col.type != pa.string():
             col = col.cast(pa.string())
-        idx = pc.index_in(col, value_set=pa.array(list(RELATIONS)))
+        idx = pc.index_in(col, value_set=_arrow.strings(RELATIONS))
         if idx.null_count:
             raise ValueError("unknown relation in the table")
-        return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.asarray(_arrow.to_numpy(idx), dtype=np.int64)
 
     def summary(self, top=20) -> dict:
         """Counts, means and rankings as a JSON-ready dict.
@@ -933,8 +938,8 @@ class Comparison:
         n_rel = len(RELATIONS)
         cnt = np.bincount(code, minlength=n_rel)
         relations = {r: int(cnt[k]) for k, r in enumerate(RELATIONS)}
-        av = self.table.column("a_vertices").to_numpy(zero_copy_only=False)
-        bv = self.table.column("b_vertices").to_numpy(zero_copy_only=False)
+        av = self._np("a_vertices")
+        bv = self._np("b_vertices")
         av = np.nan_to_num(np.asarray(av, dtype=np.float64))
         bv = np.nan_to_num(np.asarray(bv, dtype=np.float64))
         cc = np.asarray(self._np("crowd_changed"), dtype=bool)
