@@ -28,7 +28,7 @@ threads when batches run at once) and the peak RSS (``ru_maxrss``) in ``extra_in
 user runs it, a fresh process per round (interpreter start, imports, load, compare, write),
 without the columnar caches (removed before each round) and with them; wall time per round and
 the child's own CPU time and peak RSS in ``extra_info``. ``test_full_pycocotools`` (also needs
-``COCODIFF_BENCH_FULL_PEERS=1``; minutes, ~10 GB): the pycocotools pipeline on the full twin,
+``COCODIFF_BENCH_FULL_PEERS=1``; minutes, ~8 GB): the pycocotools pipeline on the full twin,
 one round in a child process, run before the CLI tests so they report
 ``speedup_vs_pycocotools``.
 
@@ -228,6 +228,13 @@ def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
     assert c.table.num_rows >= c.meta["a_instances"] * 0.5
 
 
+#: the last line a child prints: its CPU time and its peak RSS since its ``exec`` (``VmHWM``; a
+#: child's ``ru_maxrss`` starts at its parent's at the fork, so it cannot tell the child's own)
+_CHILD_REPORT = ("r = resource.getrusage(resource.RUSAGE_SELF);"
+                 "hwm = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM:')][0];"
+                 "print(json.dumps(dict(rc=rc, cpu=r.ru_utime + r.ru_stime, rss=hwm / 1e6)))")
+
+
 def _child(argv):
     """Run ``argv`` as a child process; returns (wall s, its stdout). The children below print
     their own CPU time and peak RSS as the last line of stdout."""
@@ -248,11 +255,8 @@ def _cli_round(a, b, out_dir, first: bool):
     if first:
         for p in (a, b):
             cocodiff.cache.clear(p)
-    code = ("import resource, sys, time, json; sys.argv = ['cocodiff', 'compare', %r, %r, '-o', %r, '--quiet'];"
-            "from cocodiff.cli import main; rc = main(sys.argv[1:]);"
-            "r = resource.getrusage(resource.RUSAGE_SELF);"
-            "print(json.dumps(dict(rc=rc, cpu=r.ru_utime + r.ru_stime, rss=r.ru_maxrss / 1e6)))"
-            % (str(a), str(b), str(out_dir)))
+    code = ("import resource, json; from cocodiff.cli import main;"
+            "rc = main(['compare', %r, %r, '-o', %r, '--quiet']);" % (str(a), str(b), str(out_dir))) + _CHILD_REPORT
     wall, out = _child([sys.executable, "-c", code])
     rep = json.loads(out.decode().strip().splitlines()[-1])
     assert rep["rc"] == 0, rep
@@ -280,16 +284,15 @@ def _cli_measure(benchmark, name, a, b, out_dir, first, rounds):
 
 @pytest.mark.slow
 def test_full_pycocotools(benchmark, request, twin_factory):
-    """The pycocotools pipeline on the full twin, one round in a child process (its ~10 GB of
+    """The pycocotools pipeline on the full twin, one round in a child process (its ~8 GB of
     Python objects must not count in the cocodiff tests' peak RSS). Minutes: runs only with
     ``COCODIFF_BENCH_FULL_PEERS=1`` as well."""
     if not _full_enabled(request.config) or os.environ.get("COCODIFF_BENCH_FULL_PEERS") != "1":
         pytest.skip("full-size peer: set COCODIFF_BENCH_FULL=1 and COCODIFF_BENCH_FULL_PEERS=1")
     t = twin_factory("full")
     code = ("import sys, json, resource; sys.path.insert(0, %r); import bench_compare as bc;"
-            "n = bc.pycocotools_pipeline(%r, %r); r = resource.getrusage(resource.RUSAGE_SELF);"
-            "print(json.dumps(dict(n=n, cpu=r.ru_utime + r.ru_stime, rss=r.ru_maxrss / 1e6)))"
-            % (str(Path(__file__).parent), str(t["a"]), str(t["b"])))
+            "n = bc.pycocotools_pipeline(%r, %r); rc = 0;" % (str(Path(__file__).parent), str(t["a"]), str(t["b"]))
+            ) + _CHILD_REPORT.replace("rc=rc", "rc=rc, n=n")
     reps = []
     benchmark.pedantic(lambda: reps.append(_child([sys.executable, "-c", code])), rounds=1, iterations=1)
     wall, out = reps[0]
