@@ -278,7 +278,7 @@ def _assemble(results):
     shifted = []
     base = 0
     for t in tables:
-        g = t.column("group").to_numpy(zero_copy_only=False).astype(np.int64)
+        g = _arrow.to_numpy(t.column("group")).astype(np.int64)
         g, n_groups = _renumber_groups(g, base)
         if base and n_groups:
             t = t.set_column(t.schema.get_field_index("group"), t.schema.field("group"), _arrow.array(g))

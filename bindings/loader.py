@@ -1178,14 +1178,10 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     if threads is None:
         from .engine._jit import get_threads
         threads = get_threads()
-    try:
-        both = [os.fspath(a), os.fspath(b)]
-        small = all(os.path.isfile(p) for p in both) and \
-            sum(os.path.getsize(p) for p in both) <= PAIR_CONCURRENT_MAX_BYTES
-    except (TypeError, OSError):
-        small = False
+    size_a, size_b = _file_size(a), _file_size(b)
+    small = min(size_a, size_b) >= 0 and size_a + size_b <= PAIR_CONCURRENT_MAX_BYTES
     if threads < 2 or not small:
-        return _load_sequential(a, b, strict, cache)
+        return _load_sequential(a, b, strict, cache, b_first=size_b > size_a)
     out = {}
 
     def second():
@@ -1204,20 +1200,25 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     return A, out["b"]
 
 
-def _load_sequential(a, b, strict, cache):
-    """``(load(a), load(b))``, the bigger single file first.
+def _file_size(p) -> int:
+    """The size of ``p`` when it is a single plain file, else -1."""
+    try:
+        p = os.fspath(p)
+        return os.path.getsize(p) if os.path.isfile(p) else -1
+    except (TypeError, OSError):
+        return -1
+
+
+def _load_sequential(a, b, strict, cache, b_first):
+    """``(load(a), load(b))``, loading ``b`` first when ``b_first`` (:func:`load_pair`: when it
+    is the bigger single file).
 
     A file's load needs about twice its size in fresh memory on top of what is already loaded,
     so the peak is lower when the dataset held meanwhile is the smaller one (full-size twin,
     uncached: 2.70 GB a-then-b, 2.31 GB b-then-a). Errors stay those of ``load(a)`` then
     ``load(b)``: when ``b`` (loaded first) fails, ``a`` is loaded and its error, if any, wins.
     """
-    def size(p):
-        try:
-            return os.path.getsize(p) if os.path.isfile(p) else -1
-        except (TypeError, OSError):
-            return -1
-    if size(b) <= size(a):
+    if not b_first:
         return load(a, strict=strict, cache=cache), load(b, strict=strict, cache=cache)
     try:
         B = load(b, strict=strict, cache=cache)
