@@ -247,14 +247,9 @@ def _child(argv):
     return wall, out
 
 
-def _cli_round(a, b, out_dir, first: bool):
-    """One ``cocodiff compare`` process, as a user runs it: interpreter start, imports, load (no
-    cache when ``first``: both columnar caches removed before), compare, write. The child reports
-    its own exit status, CPU time and peak RSS."""
-    import cocodiff.cache
-    if first:
-        for p in (a, b):
-            cocodiff.cache.clear(p)
+def _cli_round(a, b, out_dir):
+    """One ``cocodiff compare`` process, as a user runs it: interpreter start, imports, load,
+    compare, write. The child reports its own exit status, CPU time and peak RSS."""
     code = ("import resource, json; from cocodiff.cli import main;"
             "rc = main(['compare', %r, %r, '-o', %r, '--quiet']);" % (str(a), str(b), str(out_dir))) + _CHILD_REPORT
     wall, out = _child([sys.executable, "-c", code])
@@ -265,13 +260,19 @@ def _cli_round(a, b, out_dir, first: bool):
 
 
 def _cli_measure(benchmark, name, a, b, out_dir, first, rounds):
+    """``rounds`` timed :func:`_cli_round`; ``first``: both columnar caches are removed before
+    each (untimed), so every round parses both files."""
+    import cocodiff.cache
     reps = []
 
-    def one():
-        wall, rep = _cli_round(a, b, out_dir, first)
-        reps.append((wall, rep))
+    def clear():
+        for p in (a, b):
+            cocodiff.cache.clear(p)
 
-    benchmark.pedantic(one, rounds=rounds, iterations=1)
+    def one():
+        reps.append(_cli_round(a, b, out_dir))
+
+    benchmark.pedantic(one, setup=clear if first else None, rounds=rounds, iterations=1)
     walls = [w for w, _ in reps]
     _TIMES[name] = {"wall": statistics.median(walls), "cpu": statistics.median(r["cpu"] for _, r in reps)}
     benchmark.extra_info["wall_s"] = [round(w, 2) for w in walls]
@@ -321,7 +322,7 @@ def test_full_cli_rerun(benchmark, request, twin_factory, tmp_path):
         pytest.skip("full-size twin: pass --run-slow or set COCODIFF_BENCH_FULL=1")
     t = twin_factory("full")
     a, b = Path(t["a"]), Path(t["b"])
-    _cli_round(a, b, tmp_path / "warm", False)
+    _cli_round(a, b, tmp_path / "warm")
     _cli_measure(benchmark, "cli_rerun", a, b, tmp_path / "out", False, rounds=3)
 
 
