@@ -228,32 +228,32 @@ def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
     assert c.table.num_rows >= c.meta["a_instances"] * 0.5
 
 
-#: the last line a child prints: its CPU time and its peak RSS since its ``exec`` (``VmHWM``; a
-#: child's ``ru_maxrss`` starts at its parent's at the fork, so it cannot tell the child's own)
-_CHILD_REPORT = ("r = resource.getrusage(resource.RUSAGE_SELF);"
+#: appended to a child's code, which sets ``rc`` and ``extra`` (a dict): its last line of output,
+#: with its CPU time and its peak RSS since its ``exec`` (``VmHWM``; a child's ``ru_maxrss``
+#: starts at its parent's at the fork, so it cannot tell the child's own)
+_CHILD_REPORT = (";import json, resource; r = resource.getrusage(resource.RUSAGE_SELF);"
                  "hwm = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM:')][0];"
-                 "print(json.dumps(dict(rc=rc, cpu=r.ru_utime + r.ru_stime, rss=hwm / 1e6)))")
+                 "print(json.dumps(dict(rc=rc, cpu=r.ru_utime + r.ru_stime, rss=hwm / 1e6, **extra)))")
 
 
-def _child(argv):
-    """Run ``argv`` as a child process; returns (wall s, its stdout). The children below print
-    their own CPU time and peak RSS as the last line of stdout."""
+def _child(code):
+    """Run ``python -c code`` (+ :data:`_CHILD_REPORT`) as a child process; returns (wall s, its
+    report dict)."""
     w = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-c", code + _CHILD_REPORT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     out, err = proc.communicate()
     wall = time.perf_counter() - w
     if proc.returncode != 0:
-        raise AssertionError(f"{argv} exited {proc.returncode}: {err.decode()[-2000:]}")
-    return wall, out
+        raise AssertionError(f"child exited {proc.returncode}: {err.decode()[-2000:]}")
+    return wall, json.loads(out.decode().strip().splitlines()[-1])
 
 
 def _cli_round(a, b, out_dir):
     """One ``cocodiff compare`` process, as a user runs it: interpreter start, imports, load,
     compare, write. The child reports its own exit status, CPU time and peak RSS."""
-    code = ("import resource, json; from cocodiff.cli import main;"
-            "rc = main(['compare', %r, %r, '-o', %r, '--quiet']);" % (str(a), str(b), str(out_dir))) + _CHILD_REPORT
-    wall, out = _child([sys.executable, "-c", code])
-    rep = json.loads(out.decode().strip().splitlines()[-1])
+    wall, rep = _child("from cocodiff.cli import main; extra = {};"
+                       "rc = main(['compare', %r, %r, '-o', %r, '--quiet'])" % (str(a), str(b), str(out_dir)))
     assert rep["rc"] == 0, rep
     assert (Path(out_dir) / "matches.parquet").is_file()
     return wall, rep
@@ -291,13 +291,12 @@ def test_full_pycocotools(benchmark, request, twin_factory):
     if not _full_enabled(request.config) or os.environ.get("COCODIFF_BENCH_FULL_PEERS") != "1":
         pytest.skip("full-size peer: set COCODIFF_BENCH_FULL=1 and COCODIFF_BENCH_FULL_PEERS=1")
     t = twin_factory("full")
-    code = ("import sys, json, resource; sys.path.insert(0, %r); import bench_compare as bc;"
-            "n = bc.pycocotools_pipeline(%r, %r); rc = 0;" % (str(Path(__file__).parent), str(t["a"]), str(t["b"]))
-            ) + _CHILD_REPORT.replace("rc=rc", "rc=rc, n=n")
+    code = ("import sys; sys.path.insert(0, %r); import bench_compare as bc;"
+            "extra = dict(n=bc.pycocotools_pipeline(%r, %r)); rc = 0"
+            % (str(Path(__file__).parent), str(t["a"]), str(t["b"])))
     reps = []
-    benchmark.pedantic(lambda: reps.append(_child([sys.executable, "-c", code])), rounds=1, iterations=1)
-    wall, out = reps[0]
-    rep = json.loads(out.decode().strip().splitlines()[-1])
+    benchmark.pedantic(lambda: reps.append(_child(code)), rounds=1, iterations=1)
+    wall, rep = reps[0]
     _TIMES["pycocotools_full"] = {"wall": wall, "cpu": rep["cpu"]}
     benchmark.extra_info.update(wall_s=round(wall, 2), cpu_s=round(rep["cpu"], 2), peak_rss_gb=round(rep["rss"], 3),
                                 matched=rep["n"])

@@ -94,24 +94,24 @@ def to_numpy(col) -> np.ndarray:
     if not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ)):
         raise TypeError(f"to_numpy() takes numbers or bools, not {typ}")
     nulls = sum(c.null_count for c in chunks)
+    is_bool = pa.types.is_boolean(typ)
+    dt = np.dtype(np.bool_ if is_bool else typ.to_pandas_dtype())
     parts = []
     for c in chunks:
         n, off = len(c), c.offset
         if n == 0:
             continue
         data = c.buffers()[1]
-        if pa.types.is_boolean(typ):
+        if is_bool:
             v = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")[off:off + n].astype(bool)
             if c.null_count:
                 v &= _valid(c)
         else:
-            dt = np.dtype(typ.to_pandas_dtype())
             v = np.frombuffer(data, dt, count=n, offset=off * dt.itemsize)
             if nulls:
                 v = v.astype(dt if pa.types.is_floating(typ) else np.float64)
                 v[~_valid(c)] = np.nan
         parts.append(v)
     if not parts:
-        dt = np.bool_ if pa.types.is_boolean(typ) else np.dtype(typ.to_pandas_dtype())
         return np.zeros(0, dt)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
