@@ -17,7 +17,9 @@ from the two JSON files:
     rasterise, candidate pairs, IoU, optimal assignment, relations, Boundary IoU) and
     ``Comparison.write`` (parquet + summary).
     Runs last and puts ``speedup_vs_pycocotools`` / ``speedup_vs_hotcoco`` (targets >= 10x /
-    >= 4x; wall-clock medians of this run) into ``extra_info``.
+    >= 4x; wall-clock medians of this run) into ``extra_info``, with ``agreement_a`` /
+    ``agreement_b``: the share of A / B instances whose relation is the twin's true one
+    (``truth.json``, :func:`cocodiff.score.score`).
 
 Full-size twin (``twin_full``: 118,287 images, ~0.86M vs ~1.08M instances, 22M vs 40M
 vertices): ``test_full_cocodiff`` (marked ``slow``; runs only with ``--run-slow`` when that
@@ -193,7 +195,18 @@ def test_val_cocodiff(benchmark, val_paths, tmp_path):
             benchmark.extra_info[f"{peer}_wall_s"] = round(_TIMES[peer]["wall"], 3)
     benchmark.extra_info["relations"] = c.summary()["relations"]
     benchmark.extra_info["stages"] = c.timings
+    _record_agreement(benchmark, c, Path(val_paths[0]).parent / "truth.json")
     assert c.table.num_rows > 0
+
+
+def _record_agreement(benchmark, c, truth):
+    """The output's agreement with the twin's truth (share of A / B instances with their true
+    relation, :func:`cocodiff.score.score`) beside the time: speed is worth nothing if the answer
+    is wrong."""
+    from cocodiff.score import score
+    s = score(c, truth)
+    for side in ("a", "b"):
+        benchmark.extra_info[f"agreement_{side}"] = round(s[side]["agreement"], 5)
 
 
 # ----------------------------------------------------------------------------- full-size twin
@@ -223,6 +236,7 @@ def test_full_cocodiff(benchmark, request, twin_factory, tmp_path):
     benchmark.extra_info["instances"] = [c.meta["a_instances"], c.meta["b_instances"]]
     benchmark.extra_info["vertices"] = [c.meta["a_vertices"], c.meta["b_vertices"]]
     benchmark.extra_info["stages"] = c.timings
+    _record_agreement(benchmark, c, t["truth"])
     from cocodiff.engine._jit import get_threads
     benchmark.extra_info["threads"] = get_threads()
     assert c.table.num_rows >= c.meta["a_instances"] * 0.5

@@ -315,7 +315,8 @@ def _gather(client, futures, progress):
     return client.gather(futures)
 
 
-def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True,
+def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, group_margin=0.05, mode="optimal",
+                        boundary=True,
                         threads=None, batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, n_shards=None):
     """:func:`cocodiff.compare` across the workers of a Dask ``client`` (see the module docstring).
 
@@ -349,7 +350,7 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, mo
         raise ValueError("batch_images must be >= 1")
     if threads is not None and int(threads) < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    kwargs = dict(iou_threshold=iou_threshold, cover_threshold=cover_threshold, mode=mode, boundary=boundary,
+    kwargs = dict(iou_threshold=iou_threshold, cover_threshold=cover_threshold, group_margin=group_margin, mode=mode, boundary=boundary,
                   batch_images=batch_images, dilation_ratio=dilation_ratio)
     A, B = load_pair(a, b)
     if n_shards is None:

@@ -16,32 +16,14 @@ pair, from the pycocotools-identical masks:
 * ``iou_plain`` -- the symmetric ``intersection / (a_area + b_area - intersection)``
   whatever the crowd flags (equals ``iou`` unless A is a crowd).
 
-Matching (``matched`` and ``class_changed``) thresholds and maximises ``iou_plain``: with
-the crowd rule a crowd region would "match" any single person drawn inside it and a
-crowd split into people could never be seen as a split. A crowd A therefore matches a B
-that covers about the same region (typically a crowd again, or a single instance, which
-sets ``crowd_changed``).
-
-Relations (``relation`` column), decided in this order:
-
-``matched``
-    optimal one-to-one assignment (maximum total IoU, :mod:`cocodiff.engine.assign`)
-    among pairs of the SAME category with ``iou_plain >= iou_threshold`` (``mode="greedy"``:
-    pycocotools' greedy order instead). One row per pair.
-``split``
-    an unmatched A instance covered by >= 2 unmatched B instances of the same category,
-    each lying mostly inside it (``intersection / b_area >= cover_threshold``); a B part
-    that qualifies for several A instances goes to the one it overlaps most (ties: lower
-    A). One row per part, all sharing a ``group`` id (the A instance repeats).
-``merged``
-    the mirror among the still unmatched: >= 2 A parts with
-    ``intersection / a_area >= cover_threshold`` inside one B instance. One row per part.
-``class_changed``
-    still unmatched A and B of DIFFERENT categories with ``iou_plain >= iou_threshold``,
-    paired by the same one-to-one assignment (per image). One row per pair.
-``removed`` / ``added``
-    every A / B instance left over: one row each, the other side null. ``very_small`` is
-    set when that instance's mask area is <= 100 pixels.
+Relations (``relation`` column: ``matched``, ``split``, ``merged``, ``class_changed``,
+``removed``, ``added``) are decided by :func:`cocodiff.relations.relate` from these pair measures:
+split / merged groups first (parts lying inside a whole, judged on the union of the parts --
+crowds decomposed into people, dominant-part splits, merges), then one-to-one matching on the
+symmetric ``iou_plain`` (with the crowd rule a crowd region would "match" any single person drawn
+inside it), class changes, and the instances left. The rules are documented there. Split / merged
+rows carry ``group`` (one id per whole), ``group_iou`` and ``part_share``; ``ambiguity`` names the
+rows whose reading is ambiguous.
 
 Conservation: every A instance appears in exactly one row, except the whole of a split
 (one row per part); every B instance in exactly one row, except the whole of a merge.
@@ -67,7 +49,8 @@ with the same total IoU the solver's deterministic choice is taken (see
 Work is done in batches of ``batch_images`` images (:func:`_compare_batch`, callable per
 shard): only that batch's instances of A and B are rasterised (pycocotools-identical RLE),
 then one pass over the runs gives every mask's area / extent / run starts, candidate pairs,
-intersections and IoUs (Numba), assignment (Numba), relations (array operations) and
+intersections and IoUs (Numba), relations (:mod:`cocodiff.relations`: array operations, the
+group unions and the assignment in Numba) and
 Boundary IoU (Numba, bit-packed crops) run on flat arrays; only the output rows are kept.
 With ``threads > 1`` (and more than ``PARALLEL_MIN_INSTANCES`` instances) the serial,
 disk-cached ``nogil`` kernels run on a thread pool -- no per-process compilation of
@@ -96,14 +79,14 @@ from .engine.assign import assign
 from .engine.boundary import _biou_range, dilation_for
 from .engine.chunks import pair_cost_bounds
 from .engine.facts import facts_outputs, facts_range
-from .engine.relate import _cost_bounds, _measures_range, best_cover, candidate_pairs, run_starts
+from .engine.groups import group_union
+from .engine.relate import _cost_bounds, _measures_range, candidate_pairs
+from .relations import AMBIGUITY, REL_CODE, RELATIONS, SPLIT, Rules, relate
 
 __all__ = ["compare", "Comparison", "RELATIONS"]
 
 log = logging.getLogger(__name__)
 
-RELATIONS = ("matched", "split", "merged", "class_changed", "removed", "added")
-_REL_CODE = {r: i for i, r in enumerate(RELATIONS)}
 VERY_SMALL_AREA = 100
 #: Above this many instances (both sides together) the work is spread over ``threads`` threads.
 PARALLEL_MIN_INSTANCES = 2_000
@@ -305,9 +288,10 @@ def _boundary_threaded(nt, counts, offsets, pa, pb, h, w, d, ext):
     return out
 
 
-def _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio):
+def _prepare(A, B, rules, boundary, dilation_ratio):
     """Per-instance arrays computed once for all batches (``params`` of :func:`_compare_batch`)."""
-    return dict(iou_threshold=float(iou_threshold), cover_threshold=float(cover_threshold), mode=mode,
+    return dict(rules=rules, iou_threshold=rules.iou_threshold, cover_threshold=rules.cover_threshold,
+                group_margin=rules.group_margin, mode=rules.mode,
                 boundary=bool(boundary), dilation_ratio=float(dilation_ratio),
                 vert_a=A.n_points().astype(np.int64), vert_b=B.n_points().astype(np.int64),
                 raster_a=_Raster(A), raster_b=_Raster(B),
@@ -345,8 +329,6 @@ def _compare_batch(A, B, al, u0, u1, params):
     """
     st = params["stages"]
     st.start()
-    thr = params["iou_threshold"]
-    cover = params["cover_threshold"]
     nt = params["nt"]
     a0, a1 = int(al["a_lo"][u0]), int(al["a_hi"][u1 - 1]) if u1 > u0 else int(al["a_lo"][u0])
     b0, b1 = int(al["b_lo"][u0]), int(al["b_hi"][u1 - 1]) if u1 > u0 else int(al["b_lo"][u0])
@@ -377,96 +359,24 @@ def _compare_batch(A, B, al, u0, u1, params):
     inter, iou, iou_plain = _pair_measures_threaded(nt, counts, offsets, pa, pb + na, crowd_a[pa], area, facts)
     del facts
     st.lap("intersections")
-    same_cat = cat_a[pa] == cat_b[pb]
-    pos = inter > 0
-
-    # (b) matched: optimal assignment within (image, category) groups
     img_a = A.inst_image_id[a0:a1]
     img_b = B.inst_image_id[b0:b1]
-    grp_first_a = run_starts(img_a, cat_a)
-    grp_first_b = run_starts(img_b, cat_b)
-    e = np.flatnonzero(same_cat & pos & (iou_plain >= thr))
-    matched = np.zeros(pa.shape[0], bool)
-    if e.size:
-        ga = grp_first_a[pa[e]]          # non-decreasing (pairs sorted by a)
-        starts = np.flatnonzero(np.r_[True, ga[1:] != ga[:-1]])
-        go = np.r_[starts, e.size].astype(np.int64)
-        m = assign(go, pa[e] - ga, pb[e] - grp_first_b[pb[e]], iou_plain[e], thr, params["mode"])
-        matched[e[m]] = True
-    a_used = np.zeros(na, bool)
-    b_used = np.zeros(nb, bool)
-    a_used[pa[matched]] = True
-    b_used[pb[matched]] = True
 
-    # (c) split: >= 2 B parts inside one unmatched A
-    # only pairs that are same-category and overlapping can take part in split / merged
-    sc = np.flatnonzero(same_cat & pos)
-    spa, spb, sint = pa[sc], pb[sc], inter[sc]
-    free = ~a_used[spa] & ~b_used[spb]
-    # inter > 0 here, so both areas are > 0 (same float division as inter / area)
-    el_s = free & (sint / area_b[spb] >= cover)
-    chosen, n_parts = best_cover(spa, spb, sint, el_s, na, nb)
-    ch = chosen[chosen >= 0]
-    split_pairs = np.sort(sc[ch[n_parts[spa[ch]] >= 2]])
-    a_used[pa[split_pairs]] = True
-    b_used[pb[split_pairs]] = True
-    # (c') merged: >= 2 A parts inside one unmatched B
-    free = ~a_used[spa] & ~b_used[spb]
-    el_m = free & (sint / area_a[spa] >= cover)
-    chosen, n_parts = best_cover(spb, spa, sint, el_m, nb, na)
-    ch = chosen[chosen >= 0]
-    merged_pairs = sc[ch[n_parts[spb[ch]] >= 2]]
-    merged_pairs = merged_pairs[np.lexsort((pa[merged_pairs], pb[merged_pairs]))]
-    a_used[pa[merged_pairs]] = True
-    b_used[pb[merged_pairs]] = True
+    def union(side, wholes, off, parts, skip):   # store indices: A's masks first, then B's
+        if side == SPLIT:
+            return group_union(counts, offsets, wholes, off, parts + na, np.where(skip >= 0, skip + na, -1))
+        return group_union(counts, offsets, wholes + na, off, parts, skip)
 
-    # (d) class_changed: different categories, assignment per image
-    e = np.flatnonzero(~same_cat & pos & (iou_plain >= thr))
-    e = e[~a_used[pa[e]] & ~b_used[pb[e]]]
-    cc_idx = np.zeros(0, np.int64)
-    if e.size:
-        first_img_a = run_starts(img_a, np.zeros(na, np.int64))
-        first_img_b = run_starts(img_b, np.zeros(nb, np.int64))
-        ga = first_img_a[pa[e]]
-        starts = np.flatnonzero(np.r_[True, ga[1:] != ga[:-1]])
-        go = np.r_[starts, e.size].astype(np.int64)
-        m = assign(go, pa[e] - ga, pb[e] - first_img_b[pb[e]], iou_plain[e], thr, params["mode"])
-        cc_idx = e[m]
-    a_used[pa[cc_idx]] = True
-    b_used[pb[cc_idx]] = True
-
-    # group ids for split (by A whole) and merged (by B whole), from 0 in this batch
-    n_groups = 0
-    grp_split = np.zeros(split_pairs.shape[0], np.int64)
-    if split_pairs.size:
-        wa = pa[split_pairs]
-        new = np.r_[True, wa[1:] != wa[:-1]]
-        grp_split = np.cumsum(new) - 1
-        n_groups += int(new.sum())
-    grp_merged = np.zeros(merged_pairs.shape[0], np.int64)
-    if merged_pairs.size:
-        wb = pb[merged_pairs]
-        new = np.r_[True, wb[1:] != wb[:-1]]
-        grp_merged = n_groups + np.cumsum(new) - 1
-        n_groups += int(new.sum())
+    rel = relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crowd_b, img_a, img_b,
+                 union, params["rules"])
     st.lap("relations")
 
     # ---- two-sided rows
-    m_idx = np.flatnonzero(matched)
-    pair_idx = np.concatenate([m_idx, split_pairs, merged_pairs, cc_idx]).astype(np.int64)
-    n_m, n_s, n_g = m_idx.size, split_pairs.size, merged_pairs.size
-    rel2 = np.empty(pair_idx.size, np.int8)
-    rel2[:n_m] = 0
-    rel2[n_m:n_m + n_s] = 1
-    rel2[n_m + n_s:n_m + n_s + n_g] = 2
-    rel2[n_m + n_s + n_g:] = 3
-    grp2 = np.full(pair_idx.size, -1, np.int64)
-    grp2[n_m:n_m + n_s] = grp_split
-    grp2[n_m + n_s:n_m + n_s + n_g] = grp_merged
+    pair_idx = rel.pair
     ra = pa[pair_idx]
     rb = pb[pair_idx]
-    rem = np.flatnonzero(~a_used)
-    add = np.flatnonzero(~b_used)
+    rem = rel.removed
+    add = rel.added
     n2 = pair_idx.size
 
     biou = np.full(n2, np.nan)
@@ -519,7 +429,8 @@ def _compare_batch(A, B, al, u0, u1, params):
     image_id = np.concatenate([img_a[ra], img_a[rem], img_b[add]]).astype(np.int64)
     a_area = pick(area_a, ia, has_a, -1, np.int64)
     b_area = pick(area_b, ib, has_b, -1, np.int64)
-    relation = np.concatenate([rel2, np.full(n_rem, 4, np.int8), np.full(n_add, 5, np.int8)])
+    relation = np.concatenate([rel.relation, np.full(n_rem, REL_CODE["removed"], np.int8),
+                               np.full(n_add, REL_CODE["added"], np.int8)])
     with np.errstate(divide="ignore", invalid="ignore"):
         ar = np.where(area_a[ra] > 0, area_b[rb] / np.maximum(area_a[ra], 1), nan)
 
@@ -534,7 +445,9 @@ def _compare_batch(A, B, al, u0, u1, params):
     cols = dict(
         image_id=image_id, a_id=a_id, b_id=b_id,
         a_category_id=pick(cat_a, ia, has_a, -1, np.int64), b_category_id=pick(cat_b, ib, has_b, -1, np.int64),
-        relation=relation, group=two(grp2, -1, np.int64),
+        relation=relation, group=two(rel.group, -1, np.int64),
+        group_iou=two(rel.group_iou, nan, np.float64), part_share=two(rel.part_share, nan, np.float64),
+        ambiguity=np.concatenate([rel.ambiguity, rel.removed_ambiguity, rel.added_ambiguity]),
         iou=two(iou[pair_idx], nan, np.float64), iou_plain=two(iou_plain[pair_idx], nan, np.float64),
         boundary_iou=two(biou, nan, np.float64), intersection=two(inter[pair_idx], -1, np.int64),
         a_area=a_area, b_area=b_area,
@@ -553,8 +466,8 @@ def _compare_batch(A, B, al, u0, u1, params):
     return cols, int(pa.size)
 
 
-def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", boundary=True, threads=None,
-            batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, client=None):
+def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, group_margin=0.05, mode="optimal", boundary=True,
+            threads=None, batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, client=None):
     """Relate every instance of annotation set ``a`` to those of ``b`` (see the module docstring).
 
     Parameters
@@ -563,6 +476,9 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
         paths are parsed at the same time (:func:`cocodiff.loader.load_pair`).
     iou_threshold : float -- minimum IoU for ``matched`` and ``class_changed``.
     cover_threshold : float -- minimum fraction of a part inside its whole for split / merged.
+    group_margin : float -- how much better (in IoU) the union of two or more parts must explain a
+        whole than its best single counterpart when that one alone would match
+        (:mod:`cocodiff.relations`).
     mode : ``"optimal"`` (maximum total IoU per (image, category)) or ``"greedy"``.
     boundary : bool -- compute Boundary IoU of every two-sided row.
     threads : int or None -- threads for the kernels and the loader during this call (None: the
@@ -589,15 +505,14 @@ def compare(a, b, iou_threshold=0.5, cover_threshold=0.5, mode="optimal", bounda
     if client is not None:  # Dask: shards over the workers, see cocodiff.distributed
         from .distributed import compare_distributed
         return compare_distributed(a, b, client, iou_threshold=iou_threshold, cover_threshold=cover_threshold,
+                                   group_margin=group_margin,
                                    mode=mode, boundary=boundary, threads=threads, batch_images=batch_images,
                                    progress=progress, dilation_ratio=dilation_ratio)
-    if mode not in ("optimal", "greedy"):
-        raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
+    rules = Rules(float(iou_threshold), float(cover_threshold), float(group_margin), mode)
     if batch_images < 1:
         raise ValueError("batch_images must be >= 1")
     with using_threads(threads):   # the caller's thread count is restored afterwards
-        return _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images, progress,
-                        dilation_ratio)
+        return _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio)
 
 
 def _batch_size(n_img, batch_images, nt):
@@ -656,12 +571,12 @@ def _run_batches(A, B, al, jobs, params):
             params["stages"].add(p["stages"])
 
 
-def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images, progress, dilation_ratio):
+def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
     """Body of :func:`compare` in one process (thread count already in force)."""
     from .loader import load_pair
     A, B = load_pair(a, b)
     al = _image_alignment(A, B)
-    params = _prepare(A, B, iou_threshold, cover_threshold, mode, boundary, dilation_ratio)
+    params = _prepare(A, B, rules, boundary, dilation_ratio)
     st = params["stages"]
     n_img = al["ids"].shape[0]
     bounds = list(range(0, n_img, _batch_size(n_img, batch_images, params["nt"]))) + [n_img]
@@ -690,7 +605,8 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
     st.lap("table")
     images = _image_report(A, B, al)
     timings = st.as_dict()
-    params = {k: params[k] for k in ("iou_threshold", "cover_threshold", "mode", "boundary", "dilation_ratio")}
+    params = {k: params[k] for k in ("iou_threshold", "cover_threshold", "group_margin", "mode", "boundary",
+                                  "dilation_ratio")}
     meta = dict(a_path=str(A.path), b_path=str(B.path), a_instances=A.n_instances, b_instances=B.n_instances,
                 a_vertices=int(np.sum(A.n_points())), b_vertices=int(np.sum(B.n_points())),
                 candidate_pairs=int(n_cand),
@@ -704,7 +620,8 @@ def _compare(a, b, iou_threshold, cover_threshold, mode, boundary, batch_images,
 
 _COLUMNS = [
     ("image_id", "int64"), ("a_id", "int64"), ("b_id", "int64"), ("a_category_id", "int64"),
-    ("b_category_id", "int64"), ("relation", "str"), ("group", "int64"), ("iou", "float64"),
+    ("b_category_id", "int64"), ("relation", "str"), ("group", "int64"), ("group_iou", "float64"),
+    ("part_share", "float64"), ("ambiguity", "str"), ("iou", "float64"),
     ("iou_plain", "float64"), ("boundary_iou", "float64"), ("intersection", "int64"), ("a_area", "int64"), ("b_area", "int64"),
     ("a_vertices", "int64"), ("b_vertices", "int64"), ("a_iscrowd", "bool"), ("b_iscrowd", "bool"),
     ("crowd_changed", "bool"), ("very_small", "bool"), ("area_ratio", "float64"), ("bbox_shift", "float64"),
@@ -741,6 +658,7 @@ def _to_arrow(cols, presorted=False, group_base=0):
     if n == 0:
         cols = {name: np.zeros(0, np.int64 if t != "float64" else np.float64) for name, t in _COLUMNS}
         cols["relation"] = np.zeros(0, np.int8)
+        cols["ambiguity"] = np.zeros(0, np.int8)
         cols["a_iscrowd"] = cols["b_iscrowd"] = np.zeros(0, np.int8)
     rel = cols["relation"]
     has_a = rel != 5
@@ -761,6 +679,10 @@ def _to_arrow(cols, presorted=False, group_base=0):
         if name == "relation":
             out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32)), _arrow.strings(RELATIONS))
             continue
+        if name == "ambiguity":   # null where the relation is clear-cut
+            out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32) - 1, mask=v == 0),
+                                                       _arrow.strings(AMBIGUITY[1:]))
+            continue
         mask = None
         if name.startswith("a_"):
             mask = _take(~has_a, order)
@@ -776,7 +698,8 @@ def _to_arrow(cols, presorted=False, group_base=0):
         out[name] = _arrow.array(v, mask=mask)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)
-    t = t.set_column(t.schema.get_field_index("relation"), "relation", t.column("relation").cast(pa.string()))
+    for name in ("relation", "ambiguity"):
+        t = t.set_column(t.schema.get_field_index(name), name, t.column(name).cast(pa.string()))
     return t, group_base + n_groups
 
 
@@ -950,7 +873,7 @@ class Comparison:
         # per class (integer relation codes; each class's matched IoUs in row order, as a mask would give)
         acat = np.nan_to_num(np.asarray(self._np("a_category_id"), dtype=np.float64), nan=-1).astype(np.int64)
         bcat = np.nan_to_num(np.asarray(self._np("b_category_id"), dtype=np.float64), nan=-1).astype(np.int64)
-        cat = np.where(code == _REL_CODE["added"], bcat, acat)
+        cat = np.where(code == REL_CODE["added"], bcat, acat)
         names = self.meta.get("categories", {})
         ucat, cinv = _unique_inverse(cat)
         ccnt = np.bincount(cinv * n_rel + code, minlength=ucat.size * n_rel).reshape(ucat.size, n_rel)
@@ -978,9 +901,34 @@ class Comparison:
         order = np.lexsort((uimg, -score))[:top]
         most = [dict(image_id=int(uimg[i]), score=float(score[i]), non_matched=int(n_non[i]),
                      matched=int(n_m[i]), mean_iou=float(mean_iou[i]) if n_m[i] else None) for i in order]
-        return dict(relations=relations, matched=matched, vertices=vertices, images=self.images,
-                    per_class=per_class, per_image=per_image, most_changed=most, params=self.params,
+        return dict(relations=relations, groups=self._groups(code), ambiguous=self._ambiguous(),
+                    matched=matched, vertices=vertices, images=self.images, per_class=per_class, per_image=per_image, most_changed=most, params=self.params,
                     meta={k: v for k, v in self.meta.items() if k != "categories"})
+
+    def _groups(self, code):
+        """Split / merged groups and their parts; crowds decomposed, with their kinds of parts."""
+        grp = self._np("group").astype(np.int64)
+        a_crowd = np.asarray(self._np("a_iscrowd"), dtype=bool)
+        b_crowd = np.asarray(self._np("b_iscrowd"), dtype=bool)
+        out = {}
+        for rel in ("split", "merged"):
+            sel = code == REL_CODE[rel]
+            out[rel] = dict(groups=int(np.unique(grp[sel]).size), parts=int(sel.sum()))
+        cs = (code == REL_CODE["split"]) & a_crowd
+        out["crowds_decomposed"] = dict(groups=int(np.unique(grp[cs]).size),
+                                        individuals=int(np.sum(cs & ~b_crowd)),
+                                        remaining_crowds=int(np.sum(cs & b_crowd)))
+        return out
+
+    def _ambiguous(self):
+        """Rows per ``ambiguity`` reason (see :mod:`cocodiff.relations`)."""
+        import pyarrow.compute as pc
+        out = dict.fromkeys(AMBIGUITY[1:], 0)
+        if self.table.num_rows:
+            for d in pc.value_counts(self.table.column("ambiguity")).to_pylist():
+                if d["values"] is not None:
+                    out[d["values"]] = int(d["counts"])
+        return out
 
     def write(self, out_dir) -> dict:
         """Write ``matches.parquet`` and ``summary.json`` into ``out_dir``, all or nothing.

@@ -9,6 +9,28 @@ from ..matching import RELATIONS, compare
 
 # ---------------------------------------------------------------------------- CLI
 
+def unit_interval(text):
+    """argparse type: a float in (0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return v
+
+
+def margin_value(text):
+    """argparse type: a float in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return v
+
+
 def _compare(args, quiet, client=None):
     a, b = args.a, args.b
     if client is None:   # load here so that --no-cache reaches the loader (cocodiff.cache)
@@ -16,7 +38,7 @@ def _compare(args, quiet, client=None):
         cache = False if getattr(args, "no_cache", False) else None
         a, b = load_pair(a, b, cache=cache, threads=args.threads)
     return compare(a, b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
-                   mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
+                   group_margin=args.group_margin, mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
                    threads=args.threads, progress=False if quiet else None, client=client)
 
 
@@ -46,6 +68,16 @@ def _cli_run(args) -> int:
         out.write(f"{'relation':<15}{'rows':>10}\n")
         for r in RELATIONS:
             out.write(f"{r:<15}{summ['relations'][r]:>10}\n")
+        g = summ["groups"]
+        out.write(f"split: {g['split']['groups']:,} wholes into {g['split']['parts']:,} parts "
+                  f"({g['crowds_decomposed']['groups']:,} crowds decomposed: "
+                  f"{g['crowds_decomposed']['individuals']:,} individuals, "
+                  f"{g['crowds_decomposed']['remaining_crowds']:,} remaining crowds); "
+                  f"merged: {g['merged']['parts']:,} parts into {g['merged']['groups']:,}\n")
+        amb = summ["ambiguous"]
+        if any(amb.values()):
+            out.write("ambiguous rows (column 'ambiguity'): " + ", ".join(f"{k} {v:,}" for k, v in amb.items())
+                      + "\n")
         m = summ["matched"]
         if m["mean_iou"] is not None:
             out.write(f"matched mean IoU {m['mean_iou']:.4f}")
@@ -82,16 +114,20 @@ def add_cli(subparsers):
     p.add_argument("a", help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
     p.add_argument("b", help="the other annotation set B (e.g. Sama-COCO), same forms as A")
     p.add_argument("-o", "--output", required=True, help="output folder for matches.parquet and summary.json")
-    p.add_argument("--iou-threshold", type=float, default=0.5, metavar="T",
+    p.add_argument("--iou-threshold", type=unit_interval, default=0.5, metavar="T",
                    help="same-class pairs with IoU >= T can be matched one-to-one; different-class "
                         "pairs with IoU >= T are class_changed (default: 0.5)")
-    p.add_argument("--cover-threshold", type=float, default=0.5, metavar="C",
+    p.add_argument("--cover-threshold", type=unit_interval, default=0.5, metavar="C",
                    help="a part counts inside a whole (split / merged) when intersection / part "
                         "area >= C (default: 0.5)")
+    p.add_argument("--group-margin", type=margin_value, default=0.05, metavar="M",
+                   help="two or more parts inside a whole that one instance alone would match make a "
+                        "split / merge when their union's IoU with the whole beats that instance's by "
+                        ">= M, or when they lie mostly in what it leaves uncovered (default: 0.05)")
     p.add_argument("--greedy", action="store_true", help="pycocotools greedy matching instead of optimal")
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
     p.add_argument("--no-cache", action="store_true",
-                   help="do not read or write the columnar cache beside inputs of 50 MB or more")
+                   help="do not read or write the columnar cache of inputs of 50 MB or more (kept under the user cache folder)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="threads for parsing and the kernels (default: all cores); with several, whole "
                         "batches of images run at once, one per thread. With --scheduler / --workers: "
