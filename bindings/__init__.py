@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata``); ``0+unknown`` when cocodiff
+    is imported without being installed (a bare source tree on ``sys.path``)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("cocodiff")
+    except PackageNotFoundError:
+        return "0+unknown"
+
 
 # Lazy attributes: importing cocodiff stays cheap (no Numba compile, no pyarrow import).
 _LAZY = {
@@ -23,6 +32,7 @@ _LAZY = {
     "stats": ("cocodiff.statistics", "stats"),
     "geometry": ("cocodiff.geometry", None),
     "compare": ("cocodiff.matching", "compare"),
+    "score": ("cocodiff.score", "score"),
     "mask": ("cocodiff.mask", None),
 }
 
@@ -30,6 +40,9 @@ __all__ = list(_LAZY) + ["__version__"]
 
 
 def __getattr__(name):
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     try:
         mod_name, attr = _LAZY[name]
     except KeyError:

@@ -10,9 +10,11 @@ dtype and shape).
 
 Where
 -----
-Beside the input, ``<file>.cocodiff-cache/``, when the input's folder is writable; otherwise
-(or when ``cache_dir`` is given) under ``$COCODIFF_CACHE_DIR`` / ``~/.cache/cocodiff`` as
-``<file name>-<hash of the absolute path>.cocodiff-cache/``.
+Under the user's cache directory, never beside the input (nothing is written where the user did
+not ask): ``<root>/<file name>-<hash of the absolute path>.cocodiff-cache/`` with ``<root>`` =
+``cache_dir`` when given (``load(..., cache=<folder>)``), else ``$COCODIFF_CACHE_DIR``, else
+``$XDG_CACHE_HOME/cocodiff``, else ``~/.cache/cocodiff`` (:func:`cocodiff.engine._jit.user_cache_dir`,
+shared with the kernel cache). When it cannot be written, the input is loaded uncached.
 
 Validity
 --------
@@ -24,8 +26,8 @@ directory that is renamed into place, so a reader never sees a half-written cach
 
 Policy (see :func:`cocodiff.load`): by default (``cache=None``) the Python API and the CLI
 (``cocodiff stats`` / ``compare``) cache single-file inputs of at least :data:`AUTO_MIN_BYTES`
-(50 MB) -- below that, parsing takes well under a second and a cache folder beside every small
-file would be clutter. ``cache=True`` caches any single file, ``False`` never (CLI:
+(50 MB) -- below that, parsing takes well under a second and a cache of every small file would
+be clutter. ``cache=True`` caches any single file, ``False`` never (CLI:
 ``--no-cache``), ``"refresh"`` rebuilds, and a path keeps the cache in that folder. Results files
 (loaded with ``like=``) and multi-file inputs (directories, lists) are never cached.
 """
@@ -44,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset
+from .engine._jit import user_cache_dir
 from .errors import Warnings
 
 __all__ = ["CACHE_VERSION", "AUTO_MIN_BYTES", "cache_location", "fingerprint", "save", "load_cached", "clear"]
@@ -59,49 +62,27 @@ _ARRAY_FIELDS = tuple(f.name for f in fields(Dataset)
 _EDGE = 1 << 20
 
 
-def _user_cache_root() -> Path:
-    env = os.environ.get("COCODIFF_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cocodiff"
-
-
-def _writable(folder: Path) -> bool:
-    return os.access(folder, os.W_OK | os.X_OK)
-
-
 def cache_location(path, cache_dir=None) -> Path:
-    """Where the cache of ``path`` lives (it may not exist yet).
+    """Where the cache of ``path`` lives (it may not exist yet): under ``cache_dir``, else under the
+    user cache folder (see the module docstring), never beside the input.
 
     Parameters
     ----------
     path : str or os.PathLike
         The input file.
     cache_dir : str or os.PathLike, optional
-        Keep caches under this folder instead of beside the input.
+        Keep caches under this folder instead of the user cache folder.
 
     Examples
     --------
-    >>> cache_location("/data/train.json").name  # doctest: +SKIP
-    'train.json.cocodiff-cache'
+    >>> loc = cache_location("/data/train.json", cache_dir="/tmp/cc")
+    >>> loc.parent, loc.name.startswith("train.json-"), loc.name.endswith(".cocodiff-cache")
+    (PosixPath('/tmp/cc'), True, True)
     """
     p = Path(os.path.abspath(os.fspath(path)))
-    if cache_dir is None and _writable(p.parent):
-        return p.parent / (p.name + _SUFFIX)
-    root = Path(cache_dir) if cache_dir is not None else _user_cache_root()
+    root = Path(cache_dir) if cache_dir is not None else user_cache_dir()
     h = hashlib.blake2b(str(p).encode(), digest_size=8).hexdigest()
     return root / f"{p.name}-{h}{_SUFFIX}"
-
-
-def _candidates(path, cache_dir) -> list:
-    """Where a cache of ``path`` is written / looked for, in order: :func:`cache_location`, then
-    (no ``cache_dir`` given) the user cache folder, used when the input's folder is read-only."""
-    out = [cache_location(path, cache_dir)]
-    if cache_dir is None:
-        alt = cache_location(path, _user_cache_root())
-        if alt != out[0]:
-            out.append(alt)
-    return out
 
 
 def fingerprint(path) -> dict:
@@ -131,8 +112,8 @@ def _relabel(s: str, old: str, new: str) -> str:
 def save(ds: Dataset, path, cache_dir=None, key: dict | None = None) -> Path | None:
     """Write the cache of ``ds`` (loaded from the single file ``path``) atomically.
 
-    Returns the cache folder, or None when it could not be written (logged, never raised).
-    The input's folder is tried first; if it is not writable the user cache folder is used.
+    Returns the cache folder (:func:`cache_location`), or None when it could not be written
+    (logged at debug level, never raised).
 
     Examples
     --------
@@ -141,11 +122,11 @@ def save(ds: Dataset, path, cache_dir=None, key: dict | None = None) -> Path | N
     >>> save(cocodiff.load(f, cache=False), f, cache_dir="/tmp/cc")  # doctest: +SKIP
     """
     key = key or fingerprint(path)
-    for target in _candidates(path, cache_dir):
-        try:
-            return _write(ds, target, key)
-        except OSError as e:
-            log.debug("cannot write cache %s (%s)", target, e)
+    try:
+        target = cache_location(path, cache_dir)
+        return _write(ds, target, key)
+    except (OSError, RuntimeError) as e:   # RuntimeError: no home folder to put it in
+        log.debug("cannot write the cache of %s (%s)", path, e)
     return None
 
 
@@ -190,19 +171,18 @@ def load_cached(path, label: str | None = None, cache_dir=None, key: dict | None
     True
     """
     label = os.fspath(path) if label is None else label
-    for target in _candidates(path, cache_dir):
+    try:
+        target = cache_location(path, cache_dir)
         if not (target / "meta.json").exists():
-            continue
-        try:
-            key = key or fingerprint(path)
-            ds = _read(target, key, label)
-        except Exception as e:  # any damage: ignore and rebuild
-            log.debug("ignoring cache %s (%s: %s)", target, type(e).__name__, e)
-            continue
-        if ds is not None:
-            log.info("loaded %s from cache %s", label, target)
-            return ds
-    return None
+            return None
+        key = key or fingerprint(path)
+        ds = _read(target, key, label)
+    except Exception as e:  # any damage: ignore and rebuild
+        log.debug("ignoring the cache of %s (%s: %s)", path, type(e).__name__, e)
+        return None
+    if ds is not None:
+        log.info("loaded %s from cache %s", label, target)
+    return ds
 
 
 def _read(target: Path, key: dict, label: str) -> Dataset | None:
@@ -232,7 +212,8 @@ def _read(target: Path, key: dict, label: str) -> Dataset | None:
 
 
 def clear(path, cache_dir=None) -> int:
-    """Remove the caches of ``path`` (beside it and in the user cache folder). Returns how many.
+    """Remove the caches of ``path``: under ``cache_dir`` (or the user cache folder), and one an
+    older cocodiff left beside the input (``<file>.cocodiff-cache/``). Returns how many.
 
     Examples
     --------
@@ -240,7 +221,8 @@ def clear(path, cache_dir=None) -> int:
     0
     """
     n = 0
-    for target in {cache_location(path, cache_dir), cache_location(path, _user_cache_root())}:
+    p = Path(os.path.abspath(os.fspath(path)))
+    for target in (cache_location(path, cache_dir), p.parent / (p.name + _SUFFIX)):
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
             n += 1

@@ -12,7 +12,7 @@ the comparison summary's ranking, A and B outlines in two colours, every instanc
 with its relation, over the image file when ``images_dir`` has it, else over a blank canvas
 of the image's size).
 
-Plots are drawn with matplotlib (the ``[report]`` extra) on its Agg canvas, without pyplot:
+Plots are drawn with matplotlib (a dependency) on its Agg canvas, without pyplot:
 no global backend is set and nothing is shown on screen. The page is filled into the
 ``templates/report.html`` package file with :class:`string.Template`.
 """
@@ -48,7 +48,7 @@ _SIZE_BUCKETS = [("very small (area <= 100)", None, 100.0, True), ("small (100 <
 
 
 class ReportDependencyError(ImportError):
-    """matplotlib (the ``[report]`` extra) is not installed."""
+    """matplotlib (a dependency, also behind the ``[report]`` extra) is not installed."""
 
 
 def _mpl():

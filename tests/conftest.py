@@ -1,9 +1,15 @@
 """Shared fixtures: paths of the real annotation samples bundled in data/ (see data/MANIFEST.md)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The CLI's one-line "compiling kernels once" notice (cocodiff.engine._jit) would land, on an empty
+# kernel cache, in whichever test first compiles a kernel through the CLI and checks its stderr:
+# off for the tests (and the subprocesses they start); tests/test_firstrun.py turns it back on.
+os.environ.setdefault("COCODIFF_COMPILE_NOTICE", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -1,4 +1,5 @@
-"""Columnar cache (cocodiff.cache): hits equal fresh loads, edits invalidate, damage is rebuilt."""
+"""Columnar cache (cocodiff.cache): hits equal fresh loads, edits invalidate, damage is rebuilt; the
+cache goes under the user cache folder (here ``$COCODIFF_CACHE_DIR``), never beside the input."""
 from __future__ import annotations
 
 import json
@@ -46,6 +47,14 @@ def counted(monkeypatch):
     return calls
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path, monkeypatch):
+    """The user cache folder of these tests (``$COCODIFF_CACHE_DIR``)."""
+    d = tmp_path / "usercache"
+    monkeypatch.setenv("COCODIFF_CACHE_DIR", str(d))
+    return d
+
+
 @pytest.fixture
 def src(tmp_path):
     p = tmp_path / "in" / "instances.json"
@@ -54,11 +63,18 @@ def src(tmp_path):
     return p
 
 
-def test_hit_equals_fresh_load(src, counted):
+def _nothing_beside(p):
+    """Nothing but the input itself in its folder (no cache written beside it)."""
+    return sorted(x.name for x in p.parent.iterdir()) == [p.name]
+
+
+def test_hit_equals_fresh_load(src, counted, user_cache):
     fresh = cocodiff.load(src, cache=False)
     a = cocodiff.load(src, cache=True)
     assert len(counted) == 2 and cache.cache_location(src).is_dir()
-    assert cache.cache_location(src) == src.parent / "instances.json.cocodiff-cache"
+    assert cache.cache_location(src).parent == user_cache
+    assert cache.cache_location(src).name.startswith("instances.json-")
+    assert _nothing_beside(src)
     b = cocodiff.load(src, cache=True)
     assert len(counted) == 2          # served from the cache
     _same(fresh, a)
@@ -124,16 +140,46 @@ def test_damaged_cache_is_rebuilt(src, counted, damage):
     assert len(counted) == 2          # the rebuilt cache is good
 
 
-def test_readonly_input_dir_falls_back_to_user_cache(src, counted, tmp_path, monkeypatch):
-    user = tmp_path / "usercache"
-    monkeypatch.setenv("COCODIFF_CACHE_DIR", str(user))
-    monkeypatch.setattr(cache, "_writable", lambda folder: False)
+def test_goes_under_the_user_cache_never_beside_the_input(src, counted, user_cache):
     fresh = cocodiff.load(src, cache=True)
-    assert not (src.parent / "instances.json.cocodiff-cache").exists()
-    made = list(user.glob("instances.json-*.cocodiff-cache"))
+    assert _nothing_beside(src)
+    made = list(user_cache.glob("instances.json-*.cocodiff-cache"))
     assert len(made) == 1 and (made[0] / "meta.json").exists()
     _same(fresh, cocodiff.load(src, cache=True))
     assert len(counted) == 1
+
+
+@pytest.mark.parametrize("env", ["COCODIFF_CACHE_DIR", "XDG_CACHE_HOME", "HOME"])
+def test_user_cache_root(src, tmp_path, monkeypatch, env):
+    for name in ("COCODIFF_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(env, str(tmp_path / "root"))
+    want = {"COCODIFF_CACHE_DIR": tmp_path / "root", "XDG_CACHE_HOME": tmp_path / "root" / "cocodiff",
+            "HOME": tmp_path / "root" / ".cache" / "cocodiff"}[env]
+    assert cache.cache_location(src).parent == want
+    cocodiff.load(src, cache=True)
+    assert len(list(want.glob("instances.json-*.cocodiff-cache"))) == 1 and _nothing_beside(src)
+
+
+def test_same_name_in_two_folders_two_caches(tmp_path, counted, user_cache):
+    a, b = tmp_path / "a" / "x.json", tmp_path / "b" / "x.json"
+    for p in (a, b):
+        p.parent.mkdir()
+        shutil.copy(SRC, p)
+    cocodiff.load(a, cache=True)
+    cocodiff.load(b, cache=True)
+    assert cache.cache_location(a) != cache.cache_location(b)
+    assert len(list(user_cache.glob("x.json-*.cocodiff-cache"))) == 2 and len(counted) == 2
+
+
+def test_unwritable_user_cache_still_loads(src, counted, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("COCODIFF_CACHE_DIR", str(blocker / "cache"))   # cannot be created, even as root
+    a = cocodiff.load(src, cache=True)
+    b = cocodiff.load(src, cache=True)
+    assert len(counted) == 2 and _nothing_beside(src)
+    _same(a, b)
 
 
 def test_unwritable_everywhere_still_loads(src, counted, monkeypatch):
@@ -146,10 +192,10 @@ def test_unwritable_everywhere_still_loads(src, counted, monkeypatch):
     _same(a, b)
 
 
-def test_explicit_cache_dir(src, counted, tmp_path):
+def test_explicit_cache_dir(src, counted, tmp_path, user_cache):
     d = tmp_path / "elsewhere"
     cocodiff.load(src, cache=d)
-    assert not (src.parent / "instances.json.cocodiff-cache").exists()
+    assert _nothing_beside(src) and not user_cache.exists()
     assert len(list(d.glob("*.cocodiff-cache"))) == 1
     cocodiff.load(src, cache=d)
     assert len(counted) == 1
@@ -189,7 +235,7 @@ def test_policy_defaults(src, counted, monkeypatch):
     gt = cocodiff.load(src, cache=False)
     res = DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.json"
     cocodiff.load(res, like=gt, cache=True)
-    assert not (res.parent / (res.name + ".cocodiff-cache")).exists()
+    assert not cache.cache_location(res).exists()
     cocodiff.load([src], cache=True)
     assert len(counted) == 7
 
@@ -197,6 +243,9 @@ def test_policy_defaults(src, counted, monkeypatch):
 def test_clear(src):
     cocodiff.load(src, cache=True)
     assert cache.clear(src) == 1 and not cache.cache_location(src).exists()
+    legacy = src.parent / "instances.json.cocodiff-cache"     # where cocodiff < 0.2 kept it
+    legacy.mkdir()
+    assert cache.clear(src) == 1 and _nothing_beside(src)
 
 
 def test_cli_no_cache_flag(src, monkeypatch, capsys):
@@ -205,5 +254,5 @@ def test_cli_no_cache_flag(src, monkeypatch, capsys):
     assert main(["-q", "stats", "--no-cache", str(src)]) == 0
     assert not cache.cache_location(src).exists()
     assert main(["-q", "stats", str(src)]) == 0
-    assert cache.cache_location(src).exists()
+    assert cache.cache_location(src).exists() and _nothing_beside(src)
     capsys.readouterr()

@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("cocodiff")
 
 _COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth",
-                    "cocodiff.cli.report"]
+                    "cocodiff.cli.report", "cocodiff.cli.score"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).add_cli(sub)
     return parser
+
+
+def _version() -> str:
+    import cocodiff
+    return cocodiff.__version__
 
 
 def main(argv=None) -> int:
@@ -113,6 +119,9 @@ def _main(argv=None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    if not getattr(args, "quiet", False) and args.command != "fetch":
+        from ..engine._jit import install_compile_notice
+        install_compile_notice()   # one stderr line if kernels compile (an empty cache); COCODIFF_COMPILE_NOTICE=0: none
     try:
         return int(args.func(args) or 0)
     except InputError as e:

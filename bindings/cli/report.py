@@ -63,7 +63,7 @@ def add_cli(subparsers):
         description="Write one self-contained HTML file (inline CSS, embedded PNG plots; no network needed):\n"
                     "the statistics table, per-class counts, size buckets, vertices per instance, relations\n"
                     "per class, IoU / Boundary IoU histograms and a gallery of the most changed images.\n"
-                    "Needs matplotlib: pip install cocodiff[report].",
+                    "Uses matplotlib, a dependency (if it went missing: pip install cocodiff[report]).",
         epilog="examples:\n  cocodiff report instances_val2017.json sama_val.zip -o report.html --images val2017/\n"
                "  cocodiff compare a.json b.json -o out/ && cocodiff report --from out/ -o report.html",
         formatter_class=argparse.RawDescriptionHelpFormatter)

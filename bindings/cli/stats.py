@@ -66,5 +66,5 @@ def add_cli(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="Numba threads for --raster-area (default: all cores)")
     p.add_argument("--no-cache", action="store_true",
-                   help="do not read or write the columnar cache beside inputs of 50 MB or more")
+                   help="do not read or write the columnar cache (kept under the user cache folder) of inputs of 50 MB or more")
     p.set_defaults(func=_run_cli)

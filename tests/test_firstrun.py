@@ -1,0 +1,156 @@
+"""A fresh machine: kernels cached under the user cache folder (never in the package), a read-only
+setup still runs, one compile notice on an empty cache from the CLI, and ``--version``."""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cocodiff
+import cocodiff.engine
+from cocodiff.cli import main
+from cocodiff.engine import _jit
+from conftest import DATA
+
+TINY = DATA / "coco2017_subsets" / "tinycoco_instances_val2017.json"
+PACKAGE_DIRS = [Path(cocodiff.__file__).parent, Path(cocodiff.engine.__file__).parent]
+
+# One small kernel call (RLE encode of a 4x4 mask) and where its kernel is cached.
+KERNEL_CALL = """
+import json, numpy as np
+import cocodiff
+from cocodiff.engine import _jit, rle
+cocodiff.mask.encode(np.asfortranarray(np.ones((4, 4), np.uint8)))
+print(json.dumps({"root": None if _jit._cache_root is None else str(_jit._cache_root),
+                  "path": getattr(rle.rle_encode._cache, "cache_path", None),
+                  "hits": sum(rle.rle_encode.stats.cache_hits.values()),
+                  "misses": sum(rle.rle_encode.stats.cache_misses.values())}))
+"""
+
+
+def _numba_files_in_package() -> dict:
+    """Every Numba cache file inside the package folders, with its mtime (a source checkout may hold
+    old ones from before the cache moved: the tests look for new or rewritten ones)."""
+    out = {}
+    for d in PACKAGE_DIRS:
+        for pat in ("*.nbi", "*.nbc"):
+            for f in d.rglob(pat):
+                out[str(f)] = f.stat().st_mtime_ns
+    return out
+
+
+def _env(**kw):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_CACHE_DIR", "COCODIFF_CACHE_DIR", "XDG_CACHE_HOME", "COCODIFF_COMPILE_NOTICE")}
+    env.update({k: str(v) for k, v in kw.items()})
+    return env
+
+
+def _py(code, env):
+    import json
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1]), r.stderr
+
+
+def test_kernels_cached_under_the_user_cache_dir_not_in_the_package(tmp_path):
+    before = _numba_files_in_package()
+    cc = tmp_path / "cc"
+    rep, _ = _py(KERNEL_CALL, _env(COCODIFF_CACHE_DIR=cc))
+    assert rep["root"] == str((cc / "numba").resolve())
+    assert rep["path"].startswith(rep["root"] + os.sep) and rep["misses"] == 1
+    made = sorted(p.name for p in (cc / "numba").rglob("*") if p.suffix in (".nbi", ".nbc"))
+    assert any(n.startswith("rle.rle_encode-") and n.endswith(".nbi") for n in made), made
+    assert any(n.startswith("rle.rle_encode-") and n.endswith(".nbc") for n in made), made
+    assert _numba_files_in_package() == before
+    rep2, _ = _py(KERNEL_CALL, _env(COCODIFF_CACHE_DIR=cc))      # a second process loads it
+    assert rep2["hits"] == 1 and rep2["misses"] == 0
+
+
+def test_xdg_cache_home_and_numba_cache_dir(tmp_path):
+    rep, _ = _py(KERNEL_CALL, _env(XDG_CACHE_HOME=tmp_path / "xdg"))
+    assert rep["root"] == str((tmp_path / "xdg" / "cocodiff" / "numba").resolve())
+    rep, _ = _py(KERNEL_CALL, _env(COCODIFF_CACHE_DIR=tmp_path / "cc", NUMBA_CACHE_DIR=tmp_path / "nb"))
+    assert rep["root"] == str((tmp_path / "nb").resolve())      # Numba's own setting wins
+    assert not (tmp_path / "cc").exists()
+
+
+def test_unwritable_cache_dir_runs_uncached(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")     # a folder below a file cannot be made, even as root
+    before = _numba_files_in_package()
+    env = _env(COCODIFF_CACHE_DIR=blocker / "cache")
+    for _ in range(2):
+        rep, _ = _py(KERNEL_CALL, env)
+        assert rep["root"] is None and rep["path"] is None and rep["misses"] == 1 and rep["hits"] == 0
+    assert _numba_files_in_package() == before
+
+
+def test_other_code_keeps_numbas_default_cache_dir():
+    import numba
+    assert numba.config.CACHE_DIR == os.environ.get("NUMBA_CACHE_DIR", "")
+
+
+def _stats(env, *flags):
+    r = subprocess.run([sys.executable, "-m", "cocodiff", *flags, "stats", str(TINY)], env=env,
+                       capture_output=True, text=True, timeout=600, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "instances" in r.stdout
+    return r.stderr
+
+
+def test_compile_notice_once_on_an_empty_cache(tmp_path):
+    env = _env(COCODIFF_CACHE_DIR=tmp_path / "cc")
+    err = _stats(env)
+    assert err.count(_jit.COMPILE_NOTICE) == 1, err
+    assert err.splitlines()[0] == _jit.COMPILE_NOTICE
+    assert _jit.COMPILE_NOTICE not in _stats(env)      # warm: nothing compiles, no notice
+
+
+def test_compile_notice_never_under_quiet(tmp_path):
+    assert _stats(_env(COCODIFF_CACHE_DIR=tmp_path / "cc"), "-q") == ""     # cold, and silent
+
+
+def test_compile_notice_turned_off(monkeypatch):
+    monkeypatch.setenv("COCODIFF_COMPILE_NOTICE", "0")
+    assert _jit.install_compile_notice() is False
+
+
+def test_compile_notice_for_library_users_only_when_asked(tmp_path):
+    code = KERNEL_CALL
+    _, err = _py(code, _env(COCODIFF_CACHE_DIR=tmp_path / "a"))
+    assert "compiling" not in err
+    _, err = _py(code, _env(COCODIFF_CACHE_DIR=tmp_path / "b", COCODIFF_COMPILE_NOTICE=1))
+    assert err.count(_jit.COMPILE_NOTICE) == 1
+
+
+def test_version_agrees_with_the_distribution(capsys):
+    want = importlib.metadata.version("cocodiff")
+    assert cocodiff.__version__ == want
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"cocodiff {want}"
+    r = subprocess.run([sys.executable, "-m", "cocodiff", "--version"], capture_output=True, text=True,
+                       timeout=120, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == f"cocodiff {want}"
+
+
+def test_version_fallback_when_not_installed(monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert cocodiff._version() == "0+unknown"
+
+
+def test_no_test_tool_is_a_runtime_dependency():
+    tomllib = pytest.importorskip("tomllib")   # Python >= 3.11
+    meta = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    deps = " ".join(meta["project"]["dependencies"])
+    for tool in ("pytest", "hypothesis", "pycocotools", "hotcoco"):
+        assert tool not in deps
+    assert "matplotlib" in deps                           # the report is part of the main job
+    assert "pytest-benchmark>=4" in meta["project"]["optional-dependencies"]["test"]
