@@ -122,7 +122,7 @@ def group_union(counts, offsets, whole, g_off, parts, skip):
                 rest_area[g] = union_area[g]
                 rest_inter[g] = union_inter[g]
                 break
-            m = 0
+            m = np.int64(0)   # not a literal 0: one compiled version of the helpers
             for k in range(g_off[g], g_off[g + 1]):
                 p = parts[k]
                 if rest == 0 or p != skip[g]:

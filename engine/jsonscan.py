@@ -1055,12 +1055,14 @@ def _scan(data, results, cap_a, coords, start, stop_at, phase0, top_seen0, spans
     slow_i = np.empty(64, np.int64)
     slow_a = np.empty(64, np.int64)
     slow_b = np.empty(64, np.int64)
-    n = 0
-    nr = 0
-    nv = 0
-    nsb = 0
-    nlc = 0
-    ns = 0
+    # np.int64, not literal 0: a literal would make Numba compile _anns (its costliest callee)
+    # twice, once for Literal[int](0) counters and once for int64
+    n = np.int64(0)
+    nr = np.int64(0)
+    nv = np.int64(0)
+    nsb = np.int64(0)
+    nlc = np.int64(0)
+    ns = np.int64(0)
     status = 0
     top_seen = top_seen0
     if start >= 0:

@@ -16,8 +16,8 @@ import numpy as np
 
 from ._jit import serial
 
-__all__ = ["star_fill", "densify_fill", "poly_stats", "crowd_rle", "write_annotations",
-           "uniform"]
+__all__ = ["star_fill", "densify_fill", "slice_fill", "poly_stats", "crowd_rle",
+           "box_conflicts", "write_annotations", "uniform"]
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -160,6 +160,74 @@ def densify_fill(xy, vo, rings, src_xy, src_vo, src_ring, n_insert, sigma, seed,
                 xy[o + c, 0] = min(max(qx, 0), wi)
                 xy[o + c, 1] = min(max(qy, 0), hi)
                 c += 1
+
+
+@serial
+def _put_point(xy, o, x, y, sg, rs, c, wi, hi):
+    """Store ``(x, y)`` (hundredths, float) at row ``o``, jittered by up to ``sg`` hundredths
+    with the counters ``c``, ``c+1`` of seed ``rs``, rounded and clamped to the image."""
+    if sg > 0.0:
+        x += sg * (2.0 * uniform(rs, c) - 1.0)
+        y += sg * (2.0 * uniform(rs, c + 1) - 1.0)
+    qx = np.int32(np.round(x))
+    qy = np.int32(np.round(y))
+    xy[o, 0] = min(max(qx, 0), wi)
+    xy[o, 1] = min(max(qy, 0), hi)
+
+
+@serial
+def slice_fill(xy, vo, rings, src_xy, src_vo, src_ring, j0, m, ccx, ccy, n_spoke, n_insert,
+               sigma, seed, width, height):
+    """Write pie slices of star-shaped source rings into ``xy`` (hundredths).
+
+    Slice ``t`` goes to ring ``rings[t]``: the centre ``(ccx[t], ccy[t])`` (hundredths), then
+    ``n_spoke[t]`` points evenly spaced on the spoke out to source vertex ``j0[t]``, the
+    ``m[t]`` source vertices ``j0[t] .. j0[t]+m[t]-1`` of ring ``src_ring[t]`` (cyclic, so
+    consecutive slices share their boundary vertex) with ``n_insert[t]`` midpoints spread
+    over their ``m[t]-1`` edges, and ``n_spoke[t]`` points on the spoke back to the centre.
+    Every point is jittered by up to ``sigma[t]`` px (counter-based, seed ``seed[t]``);
+    ``vo[r+1]-vo[r]`` must be ``1 + 2*n_spoke + m + n_insert``. The slices of one ring cut
+    at its vertices tile the ring's polygon when it is star-shaped around the centre.
+    """
+    for t in range(rings.shape[0]):
+        s = src_ring[t]
+        a = src_vo[s]
+        n = src_vo[s + 1] - a
+        mm = m[t]
+        ni = n_insert[t]
+        ns = n_spoke[t]
+        sg = sigma[t] * 100.0
+        rs = seed[t]
+        wi = np.int32(width[t] * 100)
+        hi = np.int32(height[t] * 100)
+        o = vo[rings[t]]
+        cx = ccx[t]
+        cy = ccy[t]
+        c = 0
+        _put_point(xy, o, cx, cy, sg, rs, 0, wi, hi)
+        c += 1
+        v = a + j0[t] % n
+        fx = float(src_xy[v, 0])
+        fy = float(src_xy[v, 1])
+        for q in range(1, ns + 1):
+            f = q / (ns + 1.0)
+            _put_point(xy, o + c, cx + f * (fx - cx), cy + f * (fy - cy), sg, rs, 2 * c, wi, hi)
+            c += 1
+        for q in range(mm):
+            v = a + (j0[t] + q) % n
+            fx = float(src_xy[v, 0])
+            fy = float(src_xy[v, 1])
+            _put_point(xy, o + c, fx, fy, sg, rs, 2 * c, wi, hi)
+            c += 1
+            if q < mm - 1 and ni > 0 and ((q + 1) * ni) // (mm - 1) > (q * ni) // (mm - 1):
+                vn = a + (j0[t] + q + 1) % n
+                _put_point(xy, o + c, 0.5 * (fx + src_xy[vn, 0]), 0.5 * (fy + src_xy[vn, 1]),
+                           sg, rs, 2 * c, wi, hi)
+                c += 1
+        for q in range(1, ns + 1):
+            f = q / (ns + 1.0)
+            _put_point(xy, o + c, fx + f * (cx - fx), fy + f * (cy - fy), sg, rs, 2 * c, wi, hi)
+            c += 1
 
 
 @serial
@@ -326,6 +394,35 @@ def crowd_rle(ell_lo, ell_hi, ecx, ecy, ea, eb, eth, height, width, co, counts, 
                 bbox[c, 1] = by0
                 bbox[c, 2] = bx1 - bx0 + 1
                 bbox[c, 3] = by1 - by0 + 1
+
+
+@serial
+def box_conflicts(pi, pj, ui, uj, changed, every, box_a, box_b, thr_a, thr_b, conf):
+    """Overlap test of box pairs (placement of the synthetic units).
+
+    Pair ``q`` is boxes ``box_a[pi[q]]`` and ``box_b[pj[q]]`` (x0, y0, x1, y1), of units
+    ``ui[q]`` and ``uj[q]`` (-1: none). With ``every`` all pairs are tested, else only those
+    with ``changed[ui[q]]`` or ``changed[uj[q]]``. ``conf[q]`` is set when the boxes
+    intersect and the intersection reaches ``min(thr_a[pi[q]], thr_b[pj[q]])`` of the
+    smaller box.
+    """
+    for q in range(pi.shape[0]):
+        if not every:
+            c = changed[ui[q]]
+            if not c and uj[q] >= 0:
+                c = changed[uj[q]]
+            if not c:
+                continue
+        a = pi[q]
+        b = pj[q]
+        iw = min(box_a[a, 2], box_b[b, 2]) - max(box_a[a, 0], box_b[b, 0])
+        ih = min(box_a[a, 3], box_b[b, 3]) - max(box_a[a, 1], box_b[b, 1])
+        if iw <= 0.0 or ih <= 0.0:
+            conf[q] = False
+            continue
+        a1 = (box_a[a, 2] - box_a[a, 0]) * (box_a[a, 3] - box_a[a, 1])
+        a2 = (box_b[b, 2] - box_b[b, 0]) * (box_b[b, 3] - box_b[b, 1])
+        conf[q] = iw * ih >= min(thr_a[a], thr_b[b]) * min(a1, a2)
 
 
 # ---------------------------------------------------------------- JSON text ----------

@@ -47,7 +47,7 @@ def add_cli(subparsers):
     p.add_argument("--scale", type=_scale_arg, default="tiny",
                    help="tiny (50 images), val (5000), full (118287) or a fraction of full")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("-o", "--output", "--out", dest="out", required=True, help="output directory (a, b, truth.json)")
     p.add_argument("--b-parts", type=int, default=1, dest="b_parts",
                    help="split B into this many JSON files inside b.zip")
     p.set_defaults(func=_cli)
