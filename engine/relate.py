@@ -14,7 +14,7 @@ from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
 from ._jit import parallel, prange, serial
 
-__all__ = ["rle_extents", "candidate_pairs", "run_starts", "best_cover", "mask_facts",
+__all__ = ["rle_extents", "candidate_pairs", "run_starts", "mask_facts",
            "pair_measures"]
 
 
@@ -103,45 +103,6 @@ def run_starts(key1, key2):
         else:
             out[i] = i
     return out
-
-
-@serial
-def best_cover(owner, part, inter, eligible, n_owner, n_part):
-    """Give every part to the eligible owner it shares most pixels with (ties: lower owner).
-
-    Parameters
-    ----------
-    owner, part : int64 (n_pairs) -- e.g. (crowd A, part B) for a split.
-    inter : int64 (n_pairs) -- intersections.
-    eligible : bool (n_pairs)
-    n_owner, n_part : sizes of the index spaces.
-
-    Returns
-    -------
-    chosen : int64 (n_part) -- the pair index that won each part, -1 if none.
-    n_parts : int64 (n_owner) -- how many parts every owner won.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ch, n = best_cover(np.array([0, 1]), np.array([0, 0]), np.array([5, 9]),
-    ...                    np.array([True, True]), 2, 1)
-    >>> ch.tolist(), n.tolist()
-    ([1], [0, 1])
-    """
-    chosen = np.full(n_part, -1, np.int64)
-    for p in range(owner.shape[0]):
-        if not eligible[p]:
-            continue
-        q = part[p]
-        c = chosen[q]
-        if c == -1 or inter[p] > inter[c] or (inter[p] == inter[c] and owner[p] < owner[c]):
-            chosen[q] = p
-    n_parts = np.zeros(n_owner, np.int64)
-    for q in range(n_part):
-        if chosen[q] >= 0:
-            n_parts[owner[chosen[q]]] += 1
-    return chosen, n_parts
 
 
 # --------------------------------------------------------------------------- fused per-mask / per-pair passes

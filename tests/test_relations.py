@@ -168,9 +168,8 @@ def test_class_change_and_removed_added_after_groups():
                           ("added", None, 1)}
 
 
-def test_conflict_split_whole_that_is_also_a_merge_part():
-    # A0 is split into B0, B1 (tiling); A0 also lies inside nothing bigger: no conflict. Add an A1
-    # that, with A0, would merge into B2 -- B2 covers A1 and a sliver of A0 only: no merge.
+def test_split_beside_a_match_of_the_same_class():
+    # A0 split into two tiling parts (60 % / 40 %); A1 next to it redrawn the same
     A = [(rect(0, 0, 20, 20), 1, 0), (rect(30, 0, 40, 20), 1, 0)]
     B = [(rect(0, 0, 12, 20), 1, 0), (rect(12, 0, 20, 20), 1, 0), (rect(30, 0, 40, 20), 1, 0)]
     rows = run(A, B)

@@ -314,19 +314,15 @@ def test_val_every_kind_present_with_its_truth(val_pair):
         assert not any(B[i]["iscrowd"] for i in gb)
 
 
-def test_val_dominant_splits_tile_the_whole(val_pair):
+@pytest.mark.parametrize("kind", ["dominant_split", "merged_adjacent"])
+def test_val_parts_tile_the_whole(val_pair, kind):
+    """Dominant-part splits and adjacent merges: the parts tile their whole, the largest holds
+    half or more of it, every part a fair share."""
     _, _, truth, ra, rb = val_pair
-    for ga, gb in _groups_of(truth, "dominant_split"):
-        iou, share, inside = _tiling(ra[ga[0]], [rb[i] for i in gb])
-        assert iou >= 0.9
-        assert 0.5 <= share.max() <= 0.9 and share.min() >= 0.07
-        assert min(inside) >= 0.9
-
-
-def test_val_adjacent_merges_tile_the_whole(val_pair):
-    _, _, truth, ra, rb = val_pair
-    for ga, gb in _groups_of(truth, "merged_adjacent"):
-        iou, share, inside = _tiling(rb[gb[0]], [ra[i] for i in ga])
+    for ga, gb in _groups_of(truth, kind):
+        whole, parts = (ra[ga[0]], [rb[i] for i in gb]) if kind == "dominant_split" else \
+            (rb[gb[0]], [ra[i] for i in ga])
+        iou, share, inside = _tiling(whole, parts)
         assert iou >= 0.9
         assert 0.5 <= share.max() <= 0.9 and share.min() >= 0.07
         assert min(inside) >= 0.9
