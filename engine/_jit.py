@@ -30,8 +30,9 @@ compiles them again, nothing fails.
 Compile notice
 --------------
 On an empty cache the first run compiles for about a minute. :func:`install_compile_notice`
-(called by the CLI unless ``-q``) prints one line on stderr the first time in the process a
-cacheable kernel is really compiled (a kernel loaded from the cache fires nothing).
+(called by the CLI unless ``-q``, which prints the line on stderr) hands one line to a callback the
+first time in the process a cacheable kernel is really compiled (a kernel loaded from the cache
+fires nothing); library code here never prints.
 ``COCODIFF_COMPILE_NOTICE=1`` installs it for library users too (at import of this module),
 ``COCODIFF_COMPILE_NOTICE=0`` turns it off, the CLI's included.
 
@@ -40,8 +41,8 @@ configured maximum (``NUMBA_NUM_THREADS``).
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -59,7 +60,7 @@ prange = numba.prange
 _SERIAL_OPTS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _PARALLEL_OPTS = dict(cache=False, nogil=True, fastmath=False, error_model="numpy", parallel=True)
 
-#: the line :func:`install_compile_notice` prints (stderr) before the first real compile
+#: the line :func:`install_compile_notice` hands on (the CLI prints it on stderr) before the first real compile
 COMPILE_NOTICE = "cocodiff: compiling kernels once (about a minute); later runs start in about a second"
 _NO_CACHE_NOTICE = ("cocodiff: compiling kernels (about a minute); no writable cache directory, so every run "
                     "compiles them: set COCODIFF_CACHE_DIR to a writable folder")
@@ -185,10 +186,11 @@ def using_threads(n: int | None):
 
 
 class _CompileNotice(_event.Listener):
-    """Prints one line before the first real compilation of a cocodiff kernel in the process."""
+    """Hands one line to ``emit`` before the first real compilation of a cocodiff kernel in the
+    process."""
 
-    def __init__(self, stream=None):
-        self.stream = stream
+    def __init__(self, emit):
+        self.emit = emit
         self.fired = False
 
     def on_start(self, ev):
@@ -205,9 +207,8 @@ class _CompileNotice(_event.Listener):
         else:          # parallel kernels are never cached: compiled every run, no notice
             return
         self.fired = True
-        stream = self.stream if self.stream is not None else sys.stderr
         try:
-            print(line, file=stream, flush=True)
+            self.emit(line)
         except (OSError, ValueError):   # closed or broken stderr: never fail a compile for a notice
             pass
 
@@ -218,11 +219,12 @@ class _CompileNotice(_event.Listener):
 _notice: _CompileNotice | None = None
 
 
-def install_compile_notice(stream=None) -> bool:
-    """Print :data:`COMPILE_NOTICE` on ``stream`` (default: ``sys.stderr`` at the time) before the
-    first real compilation of a cacheable cocodiff kernel in this process -- once per process,
-    however often it is called. Nothing when ``COCODIFF_COMPILE_NOTICE=0``. Returns whether the
-    notice is installed.
+def install_compile_notice(emit=None) -> bool:
+    """Hand :data:`COMPILE_NOTICE` to ``emit(line)`` before the first real compilation of a
+    cacheable cocodiff kernel in this process -- once per process, however often it is called
+    (a later call's ``emit`` replaces the earlier one). Default ``emit``: a warning on the
+    ``cocodiff`` logger (the CLI passes one that prints the bare line on stderr). Nothing when
+    ``COCODIFF_COMPILE_NOTICE=0``. Returns whether the notice is installed.
 
     Examples
     --------
@@ -232,12 +234,13 @@ def install_compile_notice(stream=None) -> bool:
     global _notice
     if os.environ.get("COCODIFF_COMPILE_NOTICE", "").strip() == "0":
         return False
+    emit = emit if emit is not None else logging.getLogger("cocodiff").warning
     with _decorate_lock:
         if _notice is None:
-            _notice = _CompileNotice(stream)
+            _notice = _CompileNotice(emit)
             _event.register("numba:compile", _notice)
-        elif stream is not None:
-            _notice.stream = stream
+        else:
+            _notice.emit = emit
     return True
 
 

@@ -121,7 +121,8 @@ def _main(argv=None) -> int:
         return 2
     if not getattr(args, "quiet", False) and args.command != "fetch":
         from ..engine._jit import install_compile_notice
-        install_compile_notice()   # one stderr line if kernels compile (an empty cache); COCODIFF_COMPILE_NOTICE=0: none
+        # one stderr line if kernels compile (an empty cache); COCODIFF_COMPILE_NOTICE=0: none
+        install_compile_notice(lambda line: print(line, file=sys.stderr, flush=True))
     try:
         return int(args.func(args) or 0)
     except InputError as e:
