@@ -829,7 +829,7 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
             else:
                 return 6, p, kind, hv, wv, nsb, nlc
         else:
-            q = _skip_value(buf, p, end, True)
+            q = _skip_value(buf, p, end, end >= 0)   # True, as a plain bool (see _anns' STRICT)
             if q < 0:
                 return 8, p, kind, hv, wv, nsb, nlc
             p = q
@@ -862,6 +862,9 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
     than the parsing)."""
     status = 0
     need = 0
+    # True, typed as a plain bool rather than Literal[bool](True): _skip_value is then compiled
+    # once, for this and for _scan's call
+    STRICT = end >= 0
     p0, nv0, nr0, nsb0, nlc0, ns0 = p, nv, nr, nsb, nlc, ns
     while True:
         if p == stop_at:
@@ -902,7 +905,7 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                     break
                 seen |= f
                 if f == 0:
-                    q = _skip_value(buf, p, end, True)
+                    q = _skip_value(buf, p, end, STRICT)
                     if q < 0:
                         status = 8
                         break

@@ -590,7 +590,7 @@ def _rasterize_one(i, xy, ring_offsets, inst_ring_offsets, counts, counts_offset
         if ring_offsets[g + 1] - ring_offsets[g] != 2:
             as_bbox = False
             break
-    m = 0
+    m = np.int64(0)   # not a literal: one compiled version of rle_merge2_into
     for g in range(r0, r1):
         if as_bbox:
             p = ring_offsets[g]

@@ -154,3 +154,107 @@ def test_no_test_tool_is_a_runtime_dependency():
         assert tool not in deps
     assert "matplotlib" in deps                           # the report is part of the main job
     assert "pytest-benchmark>=4" in meta["project"]["optional-dependencies"]["test"]
+
+
+# ----------------------------------------------------------------------------- warmup
+
+def test_warmup_pair_is_what_the_loader_makes(tmp_path):
+    """The hand-built tiny Datasets carry the loader's dtypes and values (so the kernels compiled
+    for them are the ones a real run needs) and exercise every relation kernel."""
+    import orjson
+    import pandas as pd
+
+    from cocodiff.warmup import _tiny_datasets, _tiny_pair
+    paths = []
+    for k, doc in enumerate(_tiny_pair()):
+        p = tmp_path / f"{k}.json"
+        p.write_bytes(orjson.dumps(doc))
+        paths.append(p)
+    for built, path in zip(_tiny_datasets(), paths):
+        loaded = cocodiff.load(path, cache=False)
+        for name in ("ann_id", "category_id", "iscrowd", "kind", "xy", "ring_offsets", "inst_ring_offsets",
+                     "counts", "counts_offsets", "width", "height", "img_row", "rle_h", "rle_w"):
+            a, b = getattr(built, name), getattr(loaded, name)
+            assert a.dtype == b.dtype and a.tolist() == b.tolist(), name
+    got = cocodiff.compare(*_tiny_datasets()).to_pandas()
+    pd.testing.assert_frame_equal(got, cocodiff.compare(*paths).to_pandas())
+    assert set(got.relation) >= {"split", "matched"}
+
+
+def test_warmup_fills_an_empty_cache_and_the_compare_then_compiles_only_the_loader(tmp_path):
+    env = _env(COCODIFF_CACHE_DIR=tmp_path / "c")
+    code = ("import json\nfrom cocodiff import warmup\nbefore = warmup.cache_is_cold()\n"
+            "warmup.warmup(('compare',))\nprint(json.dumps({'before': before, 'after': warmup.cache_is_cold()}))")
+    out, _ = _py(code, env)
+    assert out == {"before": True, "after": False}
+    # a compare in a new process: only the loader's kernels compile, the comparison's load from disk
+    code = ("import json, cocodiff\nfrom numba.core import event\nnames = []\n"
+            "class L(event.Listener):\n"
+            "    def on_start(self, ev): names.append(ev.data['dispatcher'].py_func.__module__)\n"
+            "    def on_end(self, ev): pass\n"
+            "event.register('numba:compile', L())\n"
+            f"cocodiff.compare({str(TINY)!r}, {str(TINY)!r})\n"
+            "print(json.dumps(sorted({n for n in names if n.startswith('cocodiff.')})))")
+    out, _ = _py(code, env)
+    assert out and set(out) <= {"cocodiff.engine.jsonscan", "cocodiff.engine.ragged", "cocodiff.engine.rle"}, out
+
+
+def test_background_compile_starts_once_on_a_cold_cache_only(tmp_path, monkeypatch):
+    from cocodiff import warmup
+    monkeypatch.setattr(warmup, "_cpus", lambda: 2)
+    monkeypatch.setenv("COCODIFF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(warmup, "cache_is_cold", lambda: True)
+    started = []
+
+    class FakeProc:
+        def __init__(self, argv, **kw):
+            started.append((argv, kw["env"]))
+
+    monkeypatch.setattr(warmup.subprocess, "Popen", FakeProc)
+    assert warmup.start_background(("compare",)) is not None
+    argv, env = started[0]
+    assert "warmup(('compare',))" in argv[2] and argv[3] == str(tmp_path / "warmup.lock")
+    assert env["COCODIFF_BACKGROUND_COMPILE"] == "0" and env["COCODIFF_COMPILE_NOTICE"] == "0"
+    # the lock: a second run meanwhile starts none; a stale lock (a dead process's) is taken over
+    assert warmup.start_background(("compare",)) is None
+    os.utime(tmp_path / "warmup.lock", (0, 0))
+    assert warmup.start_background(("compare",)) is not None and len(started) == 2
+    (tmp_path / "warmup.lock").unlink()
+    monkeypatch.setenv("COCODIFF_BACKGROUND_COMPILE", "0")
+    assert warmup.start_background(("compare",)) is None
+    monkeypatch.delenv("COCODIFF_BACKGROUND_COMPILE")
+    monkeypatch.setattr(warmup, "cache_is_cold", lambda: False)
+    assert warmup.start_background(("compare",)) is None
+    monkeypatch.setattr(warmup, "cache_is_cold", lambda: True)
+    monkeypatch.setattr(warmup, "_cpus", lambda: 1)
+    assert warmup.start_background(("compare",)) is None
+    assert len(started) == 2
+
+
+def test_first_run_with_the_background_compile_writes_the_same_output(tmp_path):
+    """`cocodiff compare` as a command on an empty cache (the second process compiling beside it)
+    and again warm: identical files; the second process removed its lock when done."""
+    import time
+    env = _env(COCODIFF_CACHE_DIR=tmp_path / "c")
+    exe = [sys.executable, "-m", "cocodiff", "compare", str(TINY), str(TINY)]
+    for out in ("cold", "warm"):
+        r = subprocess.run(exe + ["-o", str(tmp_path / out)], env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+    for f in ("matches.parquet", "summary.json"):
+        if f == "summary.json":
+            import json
+            a, b = (json.loads((tmp_path / o / f).read_text()) for o in ("cold", "warm"))
+            assert a == b
+        else:
+            assert (tmp_path / "cold" / f).read_bytes() == (tmp_path / "warm" / f).read_bytes()
+    deadline = time.time() + 300
+    while (tmp_path / "c" / "warmup.lock").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert not (tmp_path / "c" / "warmup.lock").exists()
+
+
+def test_warmup_command(tmp_path, capsys):
+    assert main(["warmup", "stats"]) == 0
+    assert "stats" in capsys.readouterr().out
+    assert main(["warmup", "everything"]) == 2
+    assert "not one of load, compare, stats, report" in capsys.readouterr().err

@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("cocodiff")
 
 _COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth",
-                    "cocodiff.cli.report", "cocodiff.cli.score"]
+                    "cocodiff.cli.report", "cocodiff.cli.score", "cocodiff.cli.warmup"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +123,12 @@ def _main(argv=None) -> int:
         from ..engine._jit import install_compile_notice
         # one stderr line if kernels compile (an empty cache); COCODIFF_COMPILE_NOTICE=0: none
         install_compile_notice(lambda line: print(line, file=sys.stderr, flush=True))
+    if argv is None and args.command == "compare" and getattr(args, "scheduler", None) is None \
+            and getattr(args, "workers", None) is None:
+        # a first run: a second process compiles the comparison's kernels (and the report's) while
+        # this one compiles the JSON scanner (cocodiff.warmup); not when called from Python (tests)
+        from ..warmup import start_background
+        start_background(("compare", "report"))
     try:
         return int(args.func(args) or 0)
     except InputError as e:
