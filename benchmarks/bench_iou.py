@@ -12,8 +12,10 @@ Peers:
 * ``cocodiff_dropin`` -- ``cocodiff.mask.iou`` per image, same loop;
 * ``cocodiff_pairs_serial`` / ``cocodiff_pairs_2threads`` -- one batch call of
   :func:`cocodiff.engine.iou.pair_iou` (``pair_iou_parallel``) over a decoded RLE store
-  (with the mask heights), every same-image pair, as the engine uses it;
+  (with the mask heights), every same-image pair, as the engine uses it (kernel only);
 * ``cocodiff_pairs_serial_noh`` -- the same without heights (no row-range pre-check);
+* ``cocodiff_pairs_from_rles`` -- like for like with the peers: from the same RLE dicts, the
+  strings decoded and the pair lists built inside the timed call, then ``pair_iou``;
 * ``cocodiff_inter_*`` -- :func:`pair_intersections` (serial and 2 threads).
 
 Every variant's output is checked against pycocotools (difference exactly 0). Compilation is
@@ -153,6 +155,26 @@ def test_cocodiff_pairs_serial_noh(benchmark, workload):
     res = benchmark.pedantic(run, args=(workload,), rounds=ROUNDS, warmup_rounds=1)
     assert np.array_equal(res, workload["expected"])
     _record(benchmark, "cocodiff_pairs_serial_noh", workload)
+
+
+def test_cocodiff_pairs_from_rles(benchmark, workload):
+    """Like for like with the peers' rows: from the same RLE dicts (compressed strings decoded,
+    the pair lists built, timed) to the same IoU values."""
+    def run(groups):
+        rles, crowd, pa, pb = [], [], [], []
+        for rl, cr in groups:
+            base, n = len(rles), len(rl)
+            rles += rl
+            crowd += cr
+            pa.append(np.repeat(np.arange(base, base + n), n))
+            pb.append(np.tile(np.arange(base, base + n), n))
+        counts, offsets, hs, _ = C.rles_to_store(rles)
+        pa, pb = np.concatenate(pa), np.concatenate(pb)
+        return pair_iou(counts, offsets, pa, pb, np.asarray(crowd, np.uint8)[pb], hs)
+
+    res = benchmark.pedantic(run, args=(workload["groups"],), rounds=ROUNDS, warmup_rounds=1)
+    assert np.array_equal(res, workload["expected"])
+    _record(benchmark, "cocodiff_pairs_from_rles", workload)
 
 
 def test_cocodiff_pairs_2threads(benchmark, workload):
