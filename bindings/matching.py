@@ -442,9 +442,14 @@ def _compare_batch(A, B, al, u0, u1, params):
     very_small = np.zeros(n, bool)
     very_small[n2:n2 + n_rem] = area_a[rem] <= VERY_SMALL_AREA
     very_small[n2 + n_rem:] = area_b[add] <= VERY_SMALL_AREA
+    a_cat = pick(cat_a, ia, has_a, -1, np.int64)
+    b_cat = pick(cat_b, ib, has_b, -1, np.int64)
+    names = params["names"]
     cols = dict(
-        image_id=image_id, a_id=a_id, b_id=b_id,
-        a_category_id=pick(cat_a, ia, has_a, -1, np.int64), b_category_id=pick(cat_b, ib, has_b, -1, np.int64),
+        image_id=image_id, file_name=np.searchsorted(names.image_ids, image_id),
+        a_id=a_id, b_id=b_id, a_category_id=a_cat, b_category_id=b_cat,
+        a_category=np.where(has_a, np.searchsorted(names.cat_ids, a_cat), -1),
+        b_category=np.where(has_b, np.searchsorted(names.cat_ids, b_cat), -1),
         relation=relation, group=two(rel.group, -1, np.int64),
         group_iou=two(rel.group_iou, nan, np.float64), part_share=two(rel.part_share, nan, np.float64),
         ambiguity=np.concatenate([rel.ambiguity, rel.removed_ambiguity, rel.added_ambiguity]),
@@ -577,6 +582,7 @@ def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
     A, B = load_pair(a, b)
     al = _image_alignment(A, B)
     params = _prepare(A, B, rules, boundary, dilation_ratio)
+    params["names"] = _Names.of(A, B, al)
     st = params["stages"]
     n_img = al["ids"].shape[0]
     bounds = list(range(0, n_img, _batch_size(n_img, batch_images, params["nt"]))) + [n_img]
@@ -600,7 +606,7 @@ def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
     if bar is not None:
         bar.close()
     st.start()
-    table = _table_from_batches(parts)
+    table = _table_from_batches(parts, params["names"])
     del parts
     st.lap("table")
     images = _image_report(A, B, al)
@@ -619,8 +625,8 @@ def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
 
 
 _COLUMNS = [
-    ("image_id", "int64"), ("a_id", "int64"), ("b_id", "int64"), ("a_category_id", "int64"),
-    ("b_category_id", "int64"), ("relation", "str"), ("group", "int64"), ("group_iou", "float64"),
+    ("image_id", "int64"), ("file_name", "str"), ("a_id", "int64"), ("b_id", "int64"), ("a_category_id", "int64"),
+    ("a_category", "str"), ("b_category_id", "int64"), ("b_category", "str"), ("relation", "str"), ("group", "int64"), ("group_iou", "float64"),
     ("part_share", "float64"), ("ambiguity", "str"), ("iou", "float64"),
     ("iou_plain", "float64"), ("boundary_iou", "float64"), ("intersection", "int64"), ("a_area", "int64"), ("b_area", "int64"),
     ("a_vertices", "int64"), ("b_vertices", "int64"), ("a_iscrowd", "bool"), ("b_iscrowd", "bool"),
@@ -629,7 +635,37 @@ _COLUMNS = [
 ]
 
 
-def _table_from_batches(parts):
+@dataclass(frozen=True)
+class _Names:
+    """What the table's name columns index: image ids (sorted) with their file names (A's, else
+    B's), category ids (sorted) with their names (A's, else B's)."""
+
+    image_ids: np.ndarray
+    file_names: np.ndarray
+    cat_ids: np.ndarray
+    cat_names: np.ndarray
+
+    @classmethod
+    def of(cls, A, B, al):
+        ids = al["ids"]
+        fn = np.empty(ids.shape[0], object)
+        for ds, present in ((B, al["in_b"]), (A, al["in_a"])):   # A's name wins
+            rows = np.searchsorted(ds.image_id, ids[present])
+            fn[present] = ds.file_name[rows]
+        fn[fn == None] = ""   # noqa: E711 -- an image in neither (cannot happen) or without a name
+        cat_ids = np.union1d(A.cat_id, B.cat_id).astype(np.int64)
+        cn = np.empty(cat_ids.shape[0], object)
+        for ds in (B, A):
+            cn[np.searchsorted(cat_ids, ds.cat_id)] = ds.cat_name
+        return cls(ids.astype(np.int64), fn, cat_ids, cn)
+
+    @classmethod
+    def empty(cls):
+        z = np.zeros(0, np.int64)
+        return cls(z, np.zeros(0, object), z, np.zeros(0, object))
+
+
+def _table_from_batches(parts, names=None):
     """The batches' columns (consecutive image ranges, see :func:`_compare_batch`) -> one pyarrow
     Table, a chunk per batch: no copy of all rows into one set of arrays.
 
@@ -637,17 +673,18 @@ def _table_from_batches(parts):
     batches, so that is the global order) and its groups renumbered after the previous
     batches' (groups do not span batches either)."""
     import pyarrow as pa
+    names = names if names is not None else _Names.empty()
     if not parts:
-        return _to_arrow({})[0]
+        return _to_arrow({}, names)[0]
     tables = []
     base = 0
     for cols in parts:
-        t, base = _to_arrow(cols, presorted=True, group_base=base)
+        t, base = _to_arrow(cols, names, presorted=True, group_base=base)
         tables.append(t)
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
-def _to_arrow(cols, presorted=False, group_base=0):
+def _to_arrow(cols, names, presorted=False, group_base=0):
     """Columns -> (pyarrow Table in the canonical row order, ``group_base`` + its groups)
     (``presorted``: rows may already be in it; group ids from ``group_base`` on)."""
     import pyarrow as pa
@@ -679,6 +716,11 @@ def _to_arrow(cols, presorted=False, group_base=0):
         if name == "relation":
             out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32)), _arrow.strings(RELATIONS))
             continue
+        if name in ("file_name", "a_category", "b_category"):   # indices into the names
+            d = names.file_names if name == "file_name" else names.cat_names
+            out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32), mask=v < 0),
+                                                       _arrow.strings(d.tolist()))
+            continue
         if name == "ambiguity":   # null where the relation is clear-cut
             out[name] = pa.DictionaryArray.from_arrays(_arrow.array(v.astype(np.int32) - 1, mask=v == 0),
                                                        _arrow.strings(AMBIGUITY[1:]))
@@ -698,7 +740,7 @@ def _to_arrow(cols, presorted=False, group_base=0):
         out[name] = _arrow.array(v, mask=mask)
     t = pa.table(out)
     # plain string column (dictionary kept out of the file for the widest reader support)
-    for name in ("relation", "ambiguity"):
+    for name in ("relation", "ambiguity", "file_name", "a_category", "b_category"):
         t = t.set_column(t.schema.get_field_index(name), name, t.column(name).cast(pa.string()))
     return t, group_base + n_groups
 
@@ -808,13 +850,17 @@ class Comparison:
         return f"Comparison({self.meta.get('a_path')!r} vs {self.meta.get('b_path')!r}: {counts or 'no rows'})"
 
     def to_pandas(self):
-        """The table as a pandas DataFrame.
+        """The table as a pandas DataFrame; integer and boolean columns keep their nulls as pandas'
+        nullable ``Int64`` / ``boolean`` dtypes (an absent ``b_id`` is ``<NA>``, not a float NaN),
+        floats are ``float64`` with NaN for nulls, names and relations are strings.
 
         Examples
         --------
         >>> df = cocodiff.compare("a.json", "b.json").to_pandas()   # doctest: +SKIP
         """
-        return self.table.to_pandas()
+        import pandas as pd
+        import pyarrow as pa
+        return self.table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get)
 
     def _np(self, name):
         from . import _arrow
@@ -950,7 +996,8 @@ class Comparison:
             tmp_s = stack.enter_context(atomic_path(os.path.join(out_dir, "summary.json")))
             # dictionary pages only where values repeat (ids and measures are mostly distinct:
             # trying a dictionary for them costs a third of the write time)
-            pq.write_table(self.table, tmp_m, use_dictionary=["relation", "a_category_id", "b_category_id"])
+            pq.write_table(self.table, tmp_m, use_dictionary=["relation", "a_category_id", "b_category_id",
+                                                               "file_name", "a_category", "b_category", "ambiguity"])
             tmp_s.write_bytes(orjson.dumps(summ, option=orjson.OPT_INDENT_2) + b"\n")
             with sigint_deferred():
                 stack.close()   # the renames: summary.json, then matches.parquet

@@ -8,6 +8,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -65,8 +66,8 @@ def row_set(cmp):
     df = cmp.to_pandas()
     out = set()
     for r in df.itertuples():
-        a = None if np.isnan(r.a_id) else int(r.a_id)
-        b = None if np.isnan(r.b_id) else int(r.b_id)
+        a = None if pd.isna(r.a_id) else int(r.a_id)
+        b = None if pd.isna(r.b_id) else int(r.b_id)
         out.add((r.relation, a, b))
     return out
 
@@ -780,3 +781,33 @@ def test_twin_relations_agree_with_truth(tmp_path, seed):
         assert d["agreement"] >= 0.99, (side, d["per_relation"])
         for rel in ("split", "merged"):
             assert d["per_relation"][rel]["recall"] >= 0.95, (side, rel, d["per_relation"][rel])
+
+
+def test_names_in_the_table_and_nullable_ids(tmp_path):
+    """matches.parquet carries the image file name and both sides' class names; through pandas,
+    absent ids are <NA> in an integer column, not float NaN."""
+    import pyarrow.parquet as pq
+
+    a = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    b = DATA / "derived" / "val2014_100_fakesegm_as_annotations.json"
+    cmp = cocodiff.compare(a, b)
+    cmp.write(tmp_path)
+    t = pq.read_table(tmp_path / "matches.parquet").to_pandas()
+    A, B = cocodiff.load(a), cocodiff.load(b)
+    fname = dict(zip(A.image_id.tolist(), A.file_name.tolist()))
+    assert (t.file_name == t.image_id.map(fname)).all()
+    names_a = dict(zip(A.cat_id.tolist(), A.cat_name.tolist()))
+    names_b = dict(zip(B.cat_id.tolist(), B.cat_name.tolist()))
+    has_a, has_b = t.a_id.notna(), t.b_id.notna()
+    assert (t.a_category[has_a] == t.a_category_id[has_a].map(names_a)).all() and t.a_category[~has_a].isna().all()
+    assert (t.b_category[has_b] == t.b_category_id[has_b].map(names_b)).all() and t.b_category[~has_b].isna().all()
+    cc = t[t.relation == "class_changed"]
+    assert len(cc) and (cc.a_category != cc.b_category).all()
+    meta = pq.read_metadata(tmp_path / "matches.parquet")
+    col = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
+    enc = meta.row_group(0).column(col["file_name"]).encodings
+    assert any("DICTIONARY" in e for e in enc)
+    df = cmp.to_pandas()
+    assert str(df.a_id.dtype) == "Int64" and str(df.b_id.dtype) == "Int64"
+    assert df.b_id.isna().sum() == (df.relation == "removed").sum()
+    assert str(df.a_iscrowd.dtype) == "boolean"
