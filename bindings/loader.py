@@ -532,8 +532,9 @@ def _decode(data, name: str, has_like: bool):
         data = data[3:]
     results = _first_byte(data) == b"["
     if results and not has_like:
-        raise InputError("this is a results file (a top-level JSON list of annotations): pass like=<Dataset> "
-                         "(the ground truth that supplies images and categories)", name)
+        raise InputError("this is a results file (a top-level JSON list of annotations): it needs a ground "
+                         "truth for its images and categories -- give it as the second input (B), after the "
+                         "ground truth (A)", name)
     if _use_scanner:
         part = _decode_fast(data, name, results)
         if part is not None:
@@ -1159,6 +1160,9 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     :class:`Dataset`, one after the other. Errors are those of ``load(a)`` then ``load(b)``:
     the first input's error wins when both are bad.
 
+    A results file as ``b`` (a top-level JSON list of annotations) takes ``a``'s images and
+    categories (``load(b, like=A)``).
+
     Returns
     -------
     (Dataset, Dataset)
@@ -1172,6 +1176,9 @@ def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = N
     """
     import threading
 
+    if not isinstance(b, Dataset) and _is_results_file(b):   # B's images and categories are A's
+        A = a if isinstance(a, Dataset) else load(a, strict=strict, cache=cache)
+        return A, load(b, like=A, strict=strict)
     if isinstance(a, Dataset) or isinstance(b, Dataset):
         return (a if isinstance(a, Dataset) else load(a, strict=strict, cache=cache),
                 b if isinstance(b, Dataset) else load(b, strict=strict, cache=cache))
@@ -1207,6 +1214,29 @@ def _file_size(p) -> int:
         return os.path.getsize(p) if os.path.isfile(p) else -1
     except (TypeError, OSError):
         return -1
+
+
+def _is_results_file(path) -> bool:
+    """Whether ``path`` is a single plain or gzipped JSON file whose first value is a list (a
+    results file); False for anything else, or when it cannot be read (loading then says why)."""
+    try:
+        p = os.fspath(path)
+        if not os.path.isfile(p):
+            return False
+        opener = gzip.open if p.endswith(".gz") else open
+        with opener(p, "rb") as f:
+            for _ in range(64):   # skip up to 4 MiB of leading whitespace
+                head = f.read(1 << 16)
+                if not head:
+                    return False
+                if head.startswith(b"\xef\xbb\xbf"):
+                    head = head[3:]
+                head = head.lstrip(b" \t\r\n")
+                if head:
+                    return head[:1] == b"["
+    except (OSError, TypeError, EOFError, zlib.error):
+        return False
+    return False
 
 
 def _load_sequential(a, b, strict, cache, b_first):

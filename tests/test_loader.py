@@ -103,7 +103,7 @@ def test_results_like_loadres():
     gt_path = DATA / "coco2014_val100" / "instances_val2014_100.json"
     res_path = DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.json"
     gt = cocodiff.load(gt_path)
-    with pytest.raises(InputError, match="like="):
+    with pytest.raises(InputError, match="second input"):
         cocodiff.load(res_path)
     r = cocodiff.load(res_path, like=gt)
     coco = COCO(str(gt_path))

@@ -21,18 +21,27 @@ import sys
 import threading
 
 from ..errors import InputError
+from ._args import add_common
 
 __all__ = ["main", "build_parser"]
 
 log = logging.getLogger("cocodiff")
 
 _COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth",
-                    "cocodiff.cli.report", "cocodiff.cli.score", "cocodiff.cli.warmup"]
+                    "cocodiff.cli.report", "cocodiff.cli.score", "cocodiff.cli.warmup", "cocodiff.cli.export"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line -- ``cocodiff compare: error: argument --threads: must be at least
+    1, got 0 (see cocodiff compare --help)`` -- and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cocodiff",
         description="Compare COCO-format instance annotation sets (e.g. COCO-2017 vs Sama-COCO).",
         epilog="example:\n  cocodiff stats instances_val2017.json sama_coco_val.zip",
@@ -43,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).add_cli(sub)
+    for p in sub.choices.values():
+        add_common(p)
     return parser
 
 

@@ -6,30 +6,9 @@ import os
 import sys
 
 from ..matching import RELATIONS, compare
+from ._args import margin_value, positive_int, unit_interval
 
 # ---------------------------------------------------------------------------- CLI
-
-def unit_interval(text):
-    """argparse type: a float in (0, 1]."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return v
-
-
-def margin_value(text):
-    """argparse type: a float in [0, 1]."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return v
-
 
 def _compare(args, quiet, client=None):
     a, b = args.a, args.b
@@ -38,7 +17,7 @@ def _compare(args, quiet, client=None):
         cache = False if getattr(args, "no_cache", False) else None
         a, b = load_pair(a, b, cache=cache, threads=args.threads)
     return compare(a, b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
-                   group_margin=args.group_margin, mode="greedy" if args.greedy else "optimal", boundary=not args.no_boundary,
+                   group_margin=args.group_margin, mode=args.mode, boundary=not args.no_boundary,
                    threads=args.threads, progress=False if quiet else None, client=client)
 
 
@@ -88,8 +67,26 @@ def _cli_run(args) -> int:
         if im["only_a"] or im["only_b"] or im["size_mismatch"]:
             out.write(f"images only in A: {im['only_a']}, only in B: {im['only_b']}, "
                       f"size mismatch: {im['size_mismatch']}\n")
+        if getattr(args, "per_class", False):
+            out.write(_per_class_text(summ))
         out.write(f"wrote {os.path.join(args.output, 'matches.parquet')} and summary.json\n")
     return 0
+
+
+def _per_class_text(summ, top=15) -> str:
+    """The classes that changed most (rows not matched, then class name), one line each."""
+    rows = []
+    for c in summ["per_class"]:
+        changed = sum(c[r] for r in RELATIONS if r != "matched")
+        rows.append((changed, c))
+    rows.sort(key=lambda t: (-t[0], t[1]["name"], t[1]["category_id"]))
+    head = f"{'class':<20}" + "".join(f"{r:>14}" for r in RELATIONS) + f"{'mean IoU':>10}\n"
+    lines = [f"classes that changed most (of {len(rows)}):\n", head]
+    for changed, c in rows[:top]:
+        iou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
+        name = (c["name"] or str(c["category_id"]))[:19]
+        lines.append(f"{name:<20}" + "".join(f"{c[r]:>14,}" for r in RELATIONS) + f"{iou:>10}\n")
+    return "".join(lines)
 
 
 def add_cli(subparsers):
@@ -108,11 +105,13 @@ def add_cli(subparsers):
                                           "class_changed, removed, added. Writes matches.parquet + summary.json.",
                               epilog="examples:\n"
                                      "  cocodiff compare instances_val2017.json sama-coco-val.zip -o out/\n"
-                                     "  cocodiff compare A.json B.json -o out/ --iou-threshold 0.75 --greedy\n"
+                                     "  cocodiff compare A.json B.json -o out/ --iou-threshold 0.75 --mode greedy --per-class\n"
+                                     "  cocodiff compare instances_val2017.json my_model_results.json -o out/\n"
                                      "  duckdb -c \"SELECT relation, count(*) FROM 'out/matches.parquet' GROUP BY 1\"",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("a", help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
-    p.add_argument("b", help="the other annotation set B (e.g. Sama-COCO), same forms as A")
+    p.add_argument("a", metavar="A", help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
+    p.add_argument("b", metavar="B", help="the other annotation set B (e.g. Sama-COCO), same forms as A, or a results "
+                                          "list (a model's detections; its images and categories are A's)")
     p.add_argument("-o", "--output", required=True, help="output folder for matches.parquet and summary.json")
     p.add_argument("--iou-threshold", type=unit_interval, default=0.5, metavar="T",
                    help="same-class pairs with IoU >= T can be matched one-to-one; different-class "
@@ -124,11 +123,16 @@ def add_cli(subparsers):
                    help="two or more parts inside a whole that one instance alone would match make a "
                         "split / merge when their union's IoU with the whole beats that instance's by "
                         ">= M, or when they lie mostly in what it leaves uncovered (default: 0.05)")
-    p.add_argument("--greedy", action="store_true", help="pycocotools greedy matching instead of optimal")
+    p.add_argument("--mode", choices=("optimal", "greedy"), default="optimal",
+                   help="one-to-one matching: the maximum total IoU per image and class, or pycocotools' greedy "
+                        "order (default: optimal; the API's mode=)")
+    p.add_argument("--greedy", dest="mode", action="store_const", const="greedy", help="the same as --mode greedy")
+    p.add_argument("--per-class", action="store_true",
+                   help="also print the classes that changed most (rows per relation, mean IoU)")
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the columnar cache of inputs of 50 MB or more (kept under the user cache folder)")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="threads for parsing and the kernels (default: all cores); with several, whole "
                         "batches of images run at once, one per thread. With --scheduler / --workers: "
                         "per Dask task, default 1")
@@ -136,7 +140,7 @@ def add_cli(subparsers):
     dist.add_argument("--scheduler", metavar="ADDRESS", default=None,
                       help="shard the images over the workers of this Dask scheduler (e.g. tcp://host:8786); "
                            "needs pip install 'cocodiff[dask]'")
-    dist.add_argument("--workers", metavar="N", type=int, default=None,
+    dist.add_argument("--workers", metavar="N", type=positive_int, default=None,
                       help="shard the images over a local Dask cluster of N single-threaded worker processes")
     # SUPPRESS: when absent, a top-level ``cocodiff -q`` (same dest) is not overridden
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,

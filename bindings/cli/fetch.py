@@ -92,7 +92,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("val", "train"),
                    help="sama-coco: which archive (required); coco2017: which instances file to "
                         "print (the archive holds both)")
-    p.add_argument("--dest", default=".", metavar="DIR",
+    p.add_argument("-o", "--output", "--dest", dest="dest", default=".", metavar="DIR",
                    help="destination directory (default: current directory)")
     p.add_argument("--url", metavar="URL",
                    help=f"download from URL instead of the official source; a URL ending in '/' "

@@ -6,6 +6,7 @@ import json
 
 from ..loader import load
 from ..statistics import format_table, stats
+from ._args import positive_int
 
 def _run_cli(args) -> int:
     cache = False if args.no_cache else None
@@ -63,7 +64,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--validity", action="store_true",
                    help="also count outline problems with shapely: rings with < 3 points, "
                         "self-intersecting rings, invalid instance outlines")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="Numba threads for --raster-area (default: all cores)")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read or write the columnar cache (kept under the user cache folder) of inputs of 50 MB or more")
