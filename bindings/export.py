@@ -192,9 +192,18 @@ def _read_table(out_dir: Path) -> dict:
         missing = [c for c in _NEEDED if c not in schema.names]
         if missing:
             raise InputError(f"not a `cocodiff compare` table (no column {', '.join(missing)})", str(path))
-        t = pq.read_table(path, columns=_NEEDED)
     except (pa.ArrowException, OSError) as e:
-        raise InputError(f"cannot read ({e})", str(path)) from None
+        raise InputError(f"cannot read ({str(e).splitlines()[0] if str(e) else type(e).__name__})",
+                         str(path)) from None
+    if (out_dir / "summary.json").is_file():   # the pair checked to be one unit (cocodiff.matching)
+        from .matching import read_output
+        t, _ = read_output(out_dir, columns=_NEEDED)
+    else:
+        try:
+            t = pq.read_table(path, columns=_NEEDED)
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"cannot read ({str(e).splitlines()[0] if str(e) else type(e).__name__})",
+                             str(path)) from None
     cols = {}
     for name in _NEEDED:
         c = t[name]

@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._io import atomic_path, sigint_deferred
+from ._io import atomic_path, file_sha256, folder_lock, remove_stale_temps, sigint_deferred
 from ._threads import in_pool, run_jobs as _run_jobs, submit
 from .engine._jit import get_threads, using_threads
 from .engine.assign import assign
@@ -83,7 +83,7 @@ from .engine.groups import group_union
 from .engine.relate import _cost_bounds, _measures_range, candidate_pairs
 from .relations import AMBIGUITY, REL_CODE, RELATIONS, SPLIT, Rules, relate
 
-__all__ = ["compare", "Comparison", "RELATIONS"]
+__all__ = ["compare", "Comparison", "RELATIONS", "read_output"]
 
 log = logging.getLogger(__name__)
 
@@ -613,7 +613,8 @@ def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
     timings = st.as_dict()
     params = {k: params[k] for k in ("iou_threshold", "cover_threshold", "group_margin", "mode", "boundary",
                                   "dilation_ratio")}
-    meta = dict(a_path=str(A.path), b_path=str(B.path), a_instances=A.n_instances, b_instances=B.n_instances,
+    meta = dict(a_path=_abs_input(A.path), b_path=_abs_input(B.path), inputs=_inputs_info(A.path, B.path),
+                a_instances=A.n_instances, b_instances=B.n_instances,
                 a_vertices=int(np.sum(A.n_points())), b_vertices=int(np.sum(B.n_points())),
                 candidate_pairs=int(n_cand),
                 categories={int(c): str(nm) for c, nm in zip(list(A.cat_id) + list(B.cat_id),
@@ -622,6 +623,26 @@ def _compare(a, b, rules, boundary, batch_images, progress, dilation_ratio):
              n_cand, table.num_rows)
     log.debug("compare stages (seconds): %s", timings)
     return Comparison(table=table, params=params, images=images, meta=meta, timings=timings)
+
+
+def _abs_input(path) -> str:
+    """An input's absolute path when it is one file or folder on disk (so that ``report --from`` and
+    ``export`` find it from any working directory), else its label as given."""
+    p = str(path)
+    return os.path.abspath(p) if os.path.exists(p) else p
+
+
+def _inputs_info(a_path, b_path) -> dict:
+    """Size and modification time of each input (when it is a file or folder on disk), for readers of
+    the output to tell whether an input changed since."""
+    out = {}
+    for side, p in (("a", str(a_path)), ("b", str(b_path))):
+        try:
+            st = os.stat(p)
+            out[side] = dict(size=int(st.st_size), mtime_ns=int(st.st_mtime_ns))
+        except OSError:
+            out[side] = None
+    return out
 
 
 _COLUMNS = [
@@ -977,11 +998,15 @@ class Comparison:
         return out
 
     def write(self, out_dir) -> dict:
-        """Write ``matches.parquet`` and ``summary.json`` into ``out_dir``, all or nothing.
+        """Write ``matches.parquet`` and ``summary.json`` into ``out_dir``, as one unit.
 
         Both go to temporary files first; only when both are complete are they renamed into
         place, with Ctrl-C held for those two renames (an interrupt before leaves the folder as
-        it was, without temporary files). Returns the summary dict.
+        it was, without temporary files). ``summary.json`` records the SHA-256 of the table's
+        bytes (``matches_sha256``): :func:`read_output` refuses a pair whose parts come from two
+        runs (a kill between the renames). A second writer into the same folder meanwhile is
+        refused (:func:`cocodiff._io.folder_lock`); temporary files a killed run left are removed.
+        Returns the summary dict.
 
         Examples
         --------
@@ -991,14 +1016,58 @@ class Comparison:
         import pyarrow.parquet as pq
 
         summ = self.summary()
-        with ExitStack() as stack:
+        with folder_lock(out_dir, "compare"), ExitStack() as stack:
+            remove_stale_temps(out_dir, ("matches.parquet", "summary.json"))
             tmp_m = stack.enter_context(atomic_path(os.path.join(out_dir, "matches.parquet")))
             tmp_s = stack.enter_context(atomic_path(os.path.join(out_dir, "summary.json")))
             # dictionary pages only where values repeat (ids and measures are mostly distinct:
             # trying a dictionary for them costs a third of the write time)
             pq.write_table(self.table, tmp_m, use_dictionary=["relation", "a_category_id", "b_category_id",
                                                                "file_name", "a_category", "b_category", "ambiguity"])
+            summ["matches_sha256"] = file_sha256(tmp_m)
             tmp_s.write_bytes(orjson.dumps(summ, option=orjson.OPT_INDENT_2) + b"\n")
             with sigint_deferred():
                 stack.close()   # the renames: summary.json, then matches.parquet
         return summ
+
+
+def read_output(out_dir, columns=None):
+    """``(table, summary)`` of a ``compare`` output folder, checked to be one unit.
+
+    Raises :class:`cocodiff.errors.InputError` (one line naming the file) when a file is missing,
+    unreadable or truncated, or when the table is not the one the summary was written with
+    (``matches_sha256``: a run killed between its two renames, or two runs into one folder).
+
+    Examples
+    --------
+    >>> table, summ = read_output("out/")                   # doctest: +SKIP
+    """
+    import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .errors import InputError
+    out_dir = os.fspath(out_dir)
+    ps, pm = os.path.join(out_dir, "summary.json"), os.path.join(out_dir, "matches.parquet")
+    for f in (ps, pm):
+        if not os.path.isfile(f):
+            raise InputError(f"no {os.path.basename(f)} here: not a cocodiff compare output folder", f,
+                             kind="")
+    try:
+        with open(ps, "rb") as f:
+            summ = orjson.loads(f.read())
+        if not isinstance(summ, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise InputError(f"unreadable summary ({e}); run cocodiff compare again", ps, kind="") from None
+    want = summ.get("matches_sha256")
+    if want is not None and file_sha256(pm) != want:
+        raise InputError("matches.parquet is not the table this summary.json was written with (a run was "
+                         "interrupted between its two files, or two runs wrote into this folder); run cocodiff "
+                         "compare again", pm, kind="")
+    try:
+        table = pq.read_table(pm, columns=columns)
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"unreadable table ({str(e).splitlines()[0] if str(e) else type(e).__name__}); run "
+                         "cocodiff compare again", pm, kind="") from None
+    return table, summ

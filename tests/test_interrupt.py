@@ -339,3 +339,103 @@ def test_sigint_inside_numba_is_sent_again(monkeypatch):
     assert sent == [(os.getpid(), signal.SIGINT)]
     with pytest.raises(KeyboardInterrupt):
         cli._on_sigint(signal.SIGINT, outer)
+
+
+# ----------------------------------------------------------------------------- SIGTERM, kill -9, two runs
+
+def test_compare_sigterm_inside_the_write(small_pair, tmp_path):
+    """SIGTERM is handled like Ctrl-C: exit 143, one line, no temp file, the earlier output intact."""
+    out = tmp_path / "out"
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(out)])
+    before = {f: (out / f).read_bytes() for f in ("matches.parquet", "summary.json")}
+    p = _spawn(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(out), "--iou-threshold",
+                "0.6"], {"SLOW_WRITE": "3"})
+    _wait_ready(p)
+    t0 = time.monotonic()
+    while not any(_size(q) > 0 for q in out.glob(".matches.*")):
+        assert p.poll() is None and time.monotonic() - t0 < 300, "compare finished before the signal"
+        time.sleep(0.001)
+    p.send_signal(signal.SIGTERM)
+    rc, _, err = _finish(p)
+    assert rc == 143, (rc, err[-2000:])
+    assert [ln for ln in err.strip().splitlines() if ln.strip()] == ["cocodiff: terminated"]
+    assert {f: (out / f).read_bytes() for f in before} == before
+    _no_temp_files(out)
+
+
+def main_ok(argv) -> bool:
+    from cocodiff.cli import main
+    return main(argv) == 0
+
+
+def test_kill_9_leftovers_are_removed_by_the_next_run(small_pair, tmp_path):
+    """A run killed with SIGKILL leaves its temp files (named with its pid) and its lock; the next
+    run into the folder removes them and takes the lock over."""
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    dead = p.pid   # a pid that no longer runs
+    for name in (f".matches.parquet.{dead}.abc.tmp", f".summary.json.{dead}.def.tmp"):
+        (out / name).write_bytes(b"half")
+    (out / ".cocodiff-compare.lock").write_text(str(dead))
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(out)])
+    _no_temp_files(out)
+    _check_compare_outputs(out)
+
+
+def test_a_second_run_into_a_busy_folder_is_refused(small_pair, tmp_path, capsys):
+    from cocodiff._io import folder_lock
+    from cocodiff.cli import main
+    out = tmp_path / "out"
+    with folder_lock(out, "compare"):   # another live writer (this process) holds the folder
+        rc = main(["compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "another cocodiff compare" in err, err
+    assert not (out / "matches.parquet").exists()
+
+
+def test_readers_refuse_a_mixed_or_broken_pair(small_pair, tmp_path):
+    """summary.json from one run beside matches.parquet from another (a kill between the two
+    renames, or two runs into one folder), a truncated table, a missing file: one line naming the
+    file, never the mix."""
+    import shutil
+
+    from cocodiff.errors import InputError
+    from cocodiff.matching import read_output
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(one)])
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(two),
+                    "--iou-threshold", "0.9"])
+    table, summ = read_output(one)
+    assert table.num_rows == sum(summ["relations"].values())
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(one / "summary.json", mixed)
+    shutil.copy(two / "matches.parquet", mixed)
+    with pytest.raises(InputError, match="not the table this summary.json was written with"):
+        read_output(mixed)
+    # a truncated table (and a summary without the checksum, as older versions wrote)
+    s = json.loads((one / "summary.json").read_text())
+    s.pop("matches_sha256")
+    (mixed / "summary.json").write_text(json.dumps(s))
+    data = (one / "matches.parquet").read_bytes()
+    (mixed / "matches.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="unreadable table") as e:
+        read_output(mixed)
+    assert "matches.parquet" in str(e.value) and "\n" not in str(e.value)
+    (mixed / "matches.parquet").unlink()
+    with pytest.raises(InputError, match="no matches.parquet"):
+        read_output(mixed)
+
+
+def test_summary_records_absolute_inputs(small_pair, tmp_path, monkeypatch):
+    """Inputs given relative to the working directory are recorded absolute, with size and
+    mtime, so readers find them from anywhere and can tell when they changed."""
+    monkeypatch.chdir(Path(small_pair["a"]).parent)
+    out = tmp_path / "out"
+    assert main_ok(["-q", "compare", "a.json", "b.json", "-o", str(out)])
+    meta = json.loads((out / "summary.json").read_text())["meta"]
+    assert meta["a_path"] == str(Path(small_pair["a"]).resolve())
+    assert meta["inputs"]["a"]["size"] == Path(small_pair["a"]).stat().st_size
+    assert meta["inputs"]["b"]["mtime_ns"] == Path(small_pair["b"]).stat().st_mtime_ns

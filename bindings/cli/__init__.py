@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 
+from .._io import Terminated
 from ..errors import InputError
 from ._args import add_common
 
@@ -64,10 +65,10 @@ def _version() -> str:
 
 def main(argv=None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 internal error, 2 bad input or usage,
-    130 interrupted).
+    130 interrupted, 143 terminated).
 
     Ctrl-C (``KeyboardInterrupt``) prints one line ``cocodiff: interrupted`` on stderr and
-    returns 130, without a traceback (``compare`` writes its outputs to a temporary file
+    returns 130, SIGTERM ``cocodiff: terminated`` and 143, without a traceback (``compare`` writes its outputs to a temporary file
     renamed into place, so none is left half-written under its final name).
 
     Examples
@@ -78,14 +79,19 @@ def main(argv=None) -> int:
     """
     main_thread = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
+    old_term = signal.signal(signal.SIGTERM, _on_sigint) if main_thread else None
     try:
         return _main(argv)
+    except Terminated:
+        print("cocodiff: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("cocodiff: interrupted", file=sys.stderr)
         return 130
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, old)
+            signal.signal(signal.SIGTERM, old_term)
 
 
 #: seconds before SIGINT is sent again when it arrived inside Numba / llvmlite (see _on_sigint)
@@ -102,12 +108,12 @@ def _on_sigint(signum, frame):
     f = frame
     while f is not None:
         if f.f_globals.get("__name__", "").startswith(("numba", "llvmlite")):
-            t = threading.Timer(SIGINT_RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
+            t = threading.Timer(SIGINT_RETRY_S, os.kill, (os.getpid(), signum))
             t.daemon = True
             t.start()
             return
         f = f.f_back
-    raise KeyboardInterrupt
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _main(argv=None) -> int:
