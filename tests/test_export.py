@@ -173,7 +173,7 @@ def test_zip_input_and_overrides(tiny, tmp_path):
     _check_export(dest, tiny["a"], tiny["b"], t, t[t["relation"] == "merged"])
 
 
-def test_relative_inputs_resolved_from_cwd(tmp_path, monkeypatch, capsys):
+def test_inputs_found_from_another_directory(tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(REAL_A, work / "a.json")
@@ -181,11 +181,13 @@ def test_relative_inputs_resolved_from_cwd(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(work)
     _compare("a.json", "b.json", "out")
     assert main(["export", "out", "-o", "exp", "--relation", "removed", "-q"]) == 0
-    monkeypatch.chdir(tmp_path)   # elsewhere the recorded relative paths name nothing: one line, exit 2
-    assert main(["export", "work/out", "-o", "exp"]) == 2
+    monkeypatch.chdir(tmp_path)   # compare recorded absolute paths: found from elsewhere too
+    assert main(["export", "work/out", "-o", "exp", "-q"]) == 0
+    (work / "a.json").rename(work / "a_moved.json")   # an input moved since: one line, exit 2
+    assert main(["export", "work/out", "-o", "exp2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--a" in err[0] and "a.json" in err[0]
-    assert main(["export", "work/out", "-o", "exp", "--a", "work/a.json", "--b", "work/b.json", "-q"]) == 0
+    assert main(["export", "work/out", "-o", "exp", "--a", "work/a_moved.json", "--b", "work/b.json", "-q"]) == 0
 
 
 @pytest.mark.parametrize("argv, words", [
