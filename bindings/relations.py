@@ -130,7 +130,7 @@ def _group_iou_plain(area_w, ua, ui):
 
 
 def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crowd_b, img_a, img_b,
-           union, rules=Rules()):
+           union, rules=None):
     """Relation rows of one set of images (see the module docstring for the rules).
 
     Parameters
@@ -146,12 +146,13 @@ def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crow
         intersection with the whole, and the same for the union without part ``skip[g]``
         (:func:`cocodiff.engine.groups.group_union`; ``side`` :data:`SPLIT`: wholes are A indices,
         parts B; :data:`MERGE`: the mirror).
-    rules : Rules
+    rules : Rules or None (the defaults)
 
     Returns
     -------
     Relations
     """
+    rules = rules if rules is not None else Rules()
     na, nb = area_a.shape[0], area_b.shape[0]
     thr, cover, margin = rules.iou_threshold, rules.cover_threshold, rules.group_margin
     a_used = np.zeros(na, np.bool_)
@@ -228,24 +229,17 @@ def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crow
         acc = accepted[:n_s] if j == 0 else accepted[n_s:]
         npart = np.diff(c["off"])
         sel = np.repeat(acc, npart)
-        w = c["wholes"]
-        if c["side"] == SPLIT:
-            amb_a[w[c["near"]]] = _NEAR
-            amb_b[c["parts"][np.repeat(c["near"], npart)]] = _NEAR
-            part_crowd = None
-            gt_crowd = c["crowd"]
-            area_w = area_a[w]
-        else:
-            amb_b[w[c["near"]]] = _NEAR
-            amb_a[c["parts"][np.repeat(c["near"], npart)]] = _NEAR
-            part_crowd = crowd_a[c["parts"]]
-            # the union of A parts is a crowd (pycocotools' gt side) only if every part is
-            gt_crowd = np.logical_and.reduceat(part_crowd, c["off"][:-1]) if w.size else np.zeros(0, bool)
-            area_w = area_b[w]
+        w, split = c["wholes"], c["side"] == SPLIT
+        w_amb, p_amb = (amb_a, amb_b) if split else (amb_b, amb_a)
+        w_amb[w[c["near"]]] = _NEAR
+        p_amb[c["parts"][np.repeat(c["near"], npart)]] = _NEAR
         ua, ui = c["ua"], c["ui"]
-        if c["side"] == SPLIT:   # gt = the A whole, dt = the union of B parts
-            den = np.where(gt_crowd, ua, area_w + ua - ui)
-        else:                    # gt = the union of A parts, dt = the B whole
+        if split:   # gt = the A whole, dt = the union of B parts (pycocotools' crowd rule: |U|)
+            area_w = area_a[w]
+            den = np.where(c["crowd"], ua, area_w + ua - ui)
+        else:       # gt = the union of A parts (a crowd only if every part is), dt = the B whole
+            area_w = area_b[w]
+            gt_crowd = np.logical_and.reduceat(crowd_a[c["parts"]], c["off"][:-1]) if w.size else np.zeros(0, bool)
             den = np.where(gt_crowd, area_w, area_w + ua - ui)
         giou = np.where(den > 0, ui / np.maximum(den, 1), 0.0)
         gid = np.cumsum(acc) - 1 + n_groups
