@@ -14,8 +14,14 @@ A download goes to ``<file>.part`` (resumed with an HTTP ``Range`` request, guar
 206 restarts cleanly too), is checked against Content-Length / Content-Range, hashed
 (sha256 and md5), compared with any known checksum -- the table below for the official URL,
 an explicit ``sha256=``, or the record of an earlier download in ``DEST/cocodiff-fetch.json`` --
-fsynced, and only then renamed to its final name. Extraction goes through
-:func:`cocodiff.archive.safe_extract`.
+checked to be a readable zip archive (a 200 answer carrying an HTML sign-in or error page is
+refused and moved to ``<file>.corrupt``), fsynced, and only then renamed to its final name.
+Extraction goes through :func:`cocodiff.archive.safe_extract`. A checksum is recorded in the
+manifest only for a download that passed every check, extraction included.
+
+A body without a Content-Length is capped: at the archive's size when the source table knows
+it, else at ``max_download_bytes`` (``--max-download-bytes``, default 4 GiB); the same cap
+refuses an announced length above it. A write error (a full disk) names the file.
 
 The base URL can be overridden with ``--url`` / ``url=`` or the environment variable
 ``COCODIFF_FETCH_BASE_URL`` (the archive's file name is appended to a base URL).
@@ -34,19 +40,23 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from ._io import write_json_atomic
 from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, safe_extract
 
 __all__ = ["SOURCES", "FetchError", "fetch", "resolve_source", "MANIFEST_NAME",
-           "BASE_URL_ENV"]
+           "BASE_URL_ENV", "DEFAULT_MAX_DOWNLOAD_BYTES"]
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "cocodiff-fetch.json"
 BASE_URL_ENV = "COCODIFF_FETCH_BASE_URL"
 _CHUNK = 1 << 20
+#: Default cap on a download whose size is not known in advance (no Content-Length, and no
+#: size in :data:`SOURCES`), and on an announced size: 4 GiB, ~16x the largest archive here.
+DEFAULT_MAX_DOWNLOAD_BYTES = 4 << 30
 _USER_AGENT = "cocodiff-fetch/0.1 (+python urllib)"
 
 #: Source table: key -> url, filename, expected size / sha256 / md5 (None where not known),
@@ -153,8 +163,16 @@ def _read_manifest(dest: Path) -> dict:
         raise FetchError(f"{p}: unreadable fetch manifest ({e}); delete it to start afresh") from None
 
 
+def _write_error(path: Path, err: OSError) -> FetchError:
+    """A one-line error naming the file a write failed on (ENOSPC, EDQUOT, EROFS, EIO...)."""
+    return FetchError(f"cannot write {path}: {err.strerror or err}")
+
+
 def _write_json_atomic(path: Path, data) -> None:
-    write_json_atomic(path, data, indent=2, sort_keys=True)
+    try:
+        write_json_atomic(path, data, indent=2, sort_keys=True)
+    except OSError as e:
+        raise _write_error(path, e) from None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -216,8 +234,29 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: float,
-              expected_size: int | None) -> int:
-    """Download ``url`` into ``part`` (resuming it if present); return the total size."""
+              expected_size: int | None, max_download_bytes: int) -> tuple[int, str | None]:
+    """Download ``url`` into ``part`` (resuming it if present).
+
+    Returns the total size and the answer's Content-Type. The download is capped at
+    ``expected_size`` when known, else at ``max_download_bytes``: an announced length above
+    the cap is refused before anything is written, a body of unknown length is stopped (and
+    the partial file removed) as soon as it passes the cap.
+    """
+    if expected_size is not None:
+        cap = expected_size
+        cap_why = f"the size of {part.name[:-len('.part')]} in the source catalogue"
+    else:
+        cap = max_download_bytes
+        cap_why = "--max-download-bytes"
+
+    def over_cap(what: str) -> FetchError:
+        part.unlink(missing_ok=True)
+        meta_path.unlink(missing_ok=True)
+        hint = ("not the archive?" if expected_size is not None
+                else "raise --max-download-bytes if the file really is larger")
+        return FetchError(f"{url}: {what}, more than the cap of {cap} bytes ({cap_why}); "
+                          f"refusing ({hint})")
+
     for attempt in range(3):
         offset = part.stat().st_size if part.exists() else 0
         meta = {}
@@ -242,7 +281,7 @@ def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: fl
                 m = re.search(r"/(\d+)", resp.headers.get("Content-Range", "") or "")
                 if m and int(m.group(1)) == offset:
                     logger.info("%s is already complete (%d bytes)", part.name, offset)
-                    return offset
+                    return offset, None
                 logger.warning("server refused resuming %s at byte %d; restarting", part.name, offset)
                 part.unlink(missing_ok=True)
                 continue
@@ -270,6 +309,10 @@ def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: fl
                 raise FetchError(f"HTTP {status} for {url}")
             if expected_size is not None and total is not None and total != expected_size:
                 raise FetchError(f"{url}: server announces {total} bytes, expected {expected_size}")
+            if total is not None and total > cap:
+                raise over_cap(f"the server announces {total} bytes")
+            if offset > cap:
+                raise over_cap(f"the partial file {part} already holds {offset} bytes")
             _write_json_atomic(meta_path, {
                 "url": url,
                 "etag": resp.headers.get("ETag"),
@@ -278,26 +321,46 @@ def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: fl
             })
             received = offset
             err = None
+            over = False
             bar = _progress_bar(progress, total, offset, part.name[:-len(".part")])
             try:
-                with open(part, mode) as f:
-                    try:
-                        while True:
+                try:
+                    f = open(part, mode)
+                except OSError as e:
+                    raise _write_error(part, e) from None
+                try:
+                    while True:
+                        try:
                             chunk = resp.read(_CHUNK)
-                            if not chunk:
-                                break
-                            f.write(chunk)
-                            received += len(chunk)
-                            if bar is not None:
-                                bar.update(len(chunk))
-                    except (OSError, http.client.HTTPException) as e:
-                        err = e
-                    finally:
-                        f.flush()
-                        os.fsync(f.fileno())
+                        except (OSError, http.client.HTTPException) as e:
+                            err = e
+                            break
+                        if not chunk:
+                            break
+                        if received + len(chunk) > cap:
+                            over = True
+                            break
+                        f.write(chunk)
+                        received += len(chunk)
+                        if bar is not None:
+                            bar.update(len(chunk))
+                    f.flush()
+                    os.fsync(f.fileno())
+                    f.close()
+                except OSError as e:  # a write, flush or fsync error: ENOSPC and the like
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+                    raise FetchError(
+                        f"cannot write {part}: {e.strerror or e}; the partial file is kept, "
+                        f"free some space and run again to resume") from None
             finally:
                 if bar is not None:
                     bar.close()
+            if over:
+                raise over_cap("the server sent no Content-Length" if total is None
+                               else f"the server sent more than the announced {total} bytes")
             if err is not None or (total is not None and received < total):
                 why = f" ({type(err).__name__}: {err})" if err is not None else ""
                 of = f" of {total}" if total is not None else ""
@@ -307,7 +370,7 @@ def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: fl
             if total is not None and received > total:
                 part.unlink(missing_ok=True)
                 raise FetchError(f"{url}: received {received} bytes, more than the announced {total}")
-            return received
+            return received, resp.headers.get("Content-Type")
     raise FetchError(f"could not download {url}: the server kept refusing to resume; "
                      f"delete {part} and retry")
 
@@ -333,6 +396,36 @@ def _verify(name: str, size: int, sha256: str, md5: str, exp_size, exp_sha, exp_
     return None
 
 
+def _zip_problem(path: Path, content_type: str | None = None) -> str | None:
+    """One-line description of why ``path`` is not a readable zip archive, or None.
+
+    Reads the central directory only (cheap); member CRCs are checked during extraction.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            zf.infolist()
+        return None
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, OSError) as e:
+        reason = str(e) or type(e).__name__
+    try:
+        with open(path, "rb") as f:
+            head = f.read(48)
+    except OSError:
+        head = b""
+    text = "".join(c if c.isprintable() else " " for c in head.decode("latin-1"))
+    text = " ".join(text.split())
+    hints = []
+    if content_type:
+        hints.append(f"Content-Type {' '.join(content_type.split())}")
+    if text:
+        hints.append(f"starts with {text!r}")
+    looks_html = (b"<html" in head.lower() or b"<!doctype" in head.lower()
+                  or "html" in (content_type or "").lower())
+    guess = " -- an error or sign-in page answered with status 200?" if looks_html else ""
+    extra = f"; {', '.join(hints)}" if hints else ""
+    return f"{path.name.removesuffix('.part')} is not a zip archive ({reason}{extra}){guess}"
+
+
 def _quarantine(path: Path) -> Path:
     bad = path.with_name(path.name.removesuffix(".part") + ".corrupt")
     os.replace(path, bad)
@@ -342,16 +435,20 @@ def _quarantine(path: Path) -> Path:
 def fetch(name: str, dest, split: str | None = None, url: str | None = None,
           extract: bool = True, progress: bool | None = None, *, sha256: str | None = None,
           max_bytes: int = DEFAULT_MAX_BYTES, max_ratio: float = DEFAULT_MAX_RATIO,
-          timeout: float = 60.0) -> list[Path]:
+          timeout: float = 60.0,
+          max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES) -> list[Path]:
     """Download (and by default extract) an official annotation archive into ``dest``.
 
     The archive is downloaded to ``<file>.part`` (a partial file from an earlier, interrupted
     run is resumed with an HTTP Range request), checked against the announced length,
     hashed, compared with every known checksum (the :data:`SOURCES` table when fetching from
     the official URL, ``sha256=``, and the record of an earlier download of the same file in
-    ``dest/cocodiff-fetch.json``), fsynced and only then renamed to its final name. The
-    manifest records name, url, size, sha256, md5 and date. An archive already present is
-    verified against the manifest instead of downloaded again.
+    ``dest/cocodiff-fetch.json``), checked to be a readable zip archive, fsynced and only then
+    renamed to its final name. The manifest records name, url, size, sha256, md5 and date,
+    and only for an archive that passed every check (extraction too, when extracting). An
+    archive already present is verified against the manifest instead of downloaded again; one
+    that is not a zip archive (an HTML page recorded by an earlier version) is moved aside,
+    its record dropped, and downloaded afresh.
 
     Parameters
     ----------
@@ -377,6 +474,10 @@ def fetch(name: str, dest, split: str | None = None, url: str | None = None,
         Extraction bounds (total uncompressed size; per-member compression ratio).
     timeout : float, default 60
         Socket timeout in seconds.
+    max_download_bytes : int, default 4 GiB
+        Cap on a download whose size the source table does not know: a server announcing
+        more is refused at once, a body without a Content-Length is stopped (and its partial
+        file removed) as soon as it passes the cap.
 
     Returns
     -------
@@ -387,8 +488,9 @@ def fetch(name: str, dest, split: str | None = None, url: str | None = None,
     ------
     FetchError
         Unreachable host, HTTP error, truncated transfer (the ``.part`` is kept for resuming),
-        size or checksum mismatch (the message names the file and both hashes; the bad file
-        is moved to ``<file>.corrupt``, never left under its final name).
+        a download over the size cap, a write error (names the file), size or checksum
+        mismatch or not a zip archive (the message names the file and both hashes; the bad
+        file is moved to ``<file>.corrupt``, never left under its final name).
     cocodiff.archive.UnsafeArchiveError
         The archive failed a safety check during extraction.
     ValueError
@@ -417,52 +519,81 @@ def fetch(name: str, dest, split: str | None = None, url: str | None = None,
     record = manifest["files"].get(entry["filename"])
 
     exp_size = entry["size"] if official else None
-    checks = []  # (size, sha256, md5, where)
-    if official and (entry["size"] or entry["sha256"] or entry["md5"]):
-        checks.append((entry["size"], entry["sha256"], entry["md5"], "published checksum"))
-    if sha256:
-        checks.append((None, sha256, None, "given sha256"))
-    if record:
-        checks.append((record.get("size"), record.get("sha256"), None, f"{MANIFEST_NAME} record"))
 
-    def check(path: Path) -> tuple[int, str, str]:
+    def expectations(record) -> list:
+        checks = []  # (size, sha256, md5, where)
+        if official and (entry["size"] or entry["sha256"] or entry["md5"]):
+            checks.append((entry["size"], entry["sha256"], entry["md5"], "published checksum"))
+        if sha256:
+            checks.append((None, sha256, None, "given sha256"))
+        if record:
+            checks.append((record.get("size"), record.get("sha256"), None,
+                           f"{MANIFEST_NAME} record"))
+        return checks
+
+    def check(path: Path, record) -> tuple[int, str, str]:
         size, sha, md5 = _hash_file(path)
-        for c_size, c_sha, c_md5, where in checks:
+        for c_size, c_sha, c_md5, where in expectations(record):
             problem = _verify(entry["filename"], size, sha, md5, c_size, c_sha, c_md5, where)
             if problem:
                 bad = _quarantine(path)
                 meta_path.unlink(missing_ok=True)
-                raise FetchError(f"corrupted download: {problem}; moved to {bad.name}")
+                hint = (f" (if that record is wrong, remove it from {MANIFEST_NAME})"
+                        if where.endswith("record") else "")
+                raise FetchError(f"corrupted download: {problem}; moved to {bad.name}{hint}")
         return size, sha, md5
 
     downloaded = not final.exists()
     if not downloaded:
         logger.info("%s already present; verifying", final)
-        size, sha, md5 = check(final)
-    else:
+        size, sha, md5 = check(final, record)
+        problem = _zip_problem(final)
+        if problem is not None:
+            # e.g. an HTML page placed and recorded by an earlier version: its record vouches
+            # for nothing; move it aside, drop the record and download afresh
+            bad = _quarantine(final)
+            logger.warning("%s; moved to %s, downloading again", problem, bad.name)
+            if record is not None and (record.get("sha256") or "").lower() == sha:
+                manifest = _read_manifest(dest)
+                manifest["files"].pop(entry["filename"], None)
+                _write_json_atomic(dest / MANIFEST_NAME, manifest)
+                record = None
+            downloaded = True
+    if downloaded:
         logger.info("downloading %s -> %s", src_url, final)
-        _download(src_url, part, meta_path, progress, timeout, exp_size)
-        size, sha, md5 = check(part)
+        _, content_type = _download(src_url, part, meta_path, progress, timeout, exp_size,
+                                    max_download_bytes)
+        size, sha, md5 = check(part, record)
+        problem = _zip_problem(part, content_type)
+        if problem is not None:
+            bad = _quarantine(part)
+            meta_path.unlink(missing_ok=True)
+            raise FetchError(f"bad download from {src_url}: {problem}; moved to {bad.name}")
         os.replace(part, final)
         meta_path.unlink(missing_ok=True)
         _fsync_dir(dest)
         logger.info("downloaded %s (%d bytes, sha256 %s)", final.name, size, sha)
 
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-    if downloaded or record is None:
-        rec_url, rec_date = src_url, now
-    else:  # verified an archive already present: keep its provenance
-        rec_url, rec_date = record.get("url", src_url), record.get("date", now)
-    manifest = _read_manifest(dest)
-    manifest["files"][entry["filename"]] = {
-        "name": key, "url": rec_url, "size": size, "sha256": sha, "md5": md5, "date": rec_date,
-    }
-    _write_json_atomic(dest / MANIFEST_NAME, manifest)
+    def record_checksum() -> None:
+        # only now, after every check (extraction included) passed
+        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        if downloaded or record is None:
+            rec_url, rec_date = src_url, now
+        else:  # verified an archive already present: keep its provenance
+            rec_url, rec_date = record.get("url", src_url), record.get("date", now)
+        manifest = _read_manifest(dest)
+        manifest["files"][entry["filename"]] = {
+            "name": key, "url": rec_url, "size": size, "sha256": sha, "md5": md5,
+            "date": rec_date,
+        }
+        _write_json_atomic(dest / MANIFEST_NAME, manifest)
 
     if not extract:
+        record_checksum()
         return [final]
     out_dir = dest / entry["subdir"] if entry["subdir"] else dest
     files = safe_extract(final, out_dir, max_bytes=max_bytes, max_ratio=max_ratio)
+    record_checksum()
     pat = re.compile(entry["instances"])
     chosen = []
     for p in files:

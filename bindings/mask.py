@@ -13,8 +13,10 @@ raises ``ValueError`` (a subclass of ``Exception``, so ``except Exception`` stil
 
 * an empty list (``decode``, ``merge``, ``frPyObjects``), masks of different sizes in
   ``decode`` / ``merge``;
-* counts that do not sum to ``h * w``, negative counts, compressed strings with characters
-  outside ``'0'..'o'`` or that end inside a value, ``h`` or ``w`` not >= 1;
+* negative counts, compressed strings with characters outside ``'0'..'o'`` or that end
+  inside a value, ``h`` or ``w`` not >= 1;
+* ``decode`` of counts that do not sum to ``h * w`` (pycocotools refuses a long one and
+  leaves the rest of the mask uninitialised for a short one);
 * ``frPyObjects`` with a bare flat list of 4 numbers (a box or a 2-point polygon?), a
   ragged list whose first item has 4 numbers, a polygon with an odd number or no
   coordinates or a non-finite one.
@@ -28,6 +30,16 @@ Conventions kept from pycocotools (documented because they surprise):
   of different sizes whose boxes overlap (``0`` when they do not), and for a crowd ``gt``
   uses ``area(dt)`` as the union.
 
+Counts that do not sum to ``h * w`` ("loose" RLEs, short or long) are accepted where
+pycocotools accepts them, with its results bit for bit: ``frPyObjects`` /
+``frUncompressedRLE`` encode the counts as they are, ``area`` sums the foreground runs
+(``uint32``, wrapping like C), ``toBbox`` follows ``rleToBbox``'s unsigned arithmetic with the
+RLE's own ``w``, and ``iou`` / ``merge`` of RLEs of one total walk them as pycocotools does.
+Where pycocotools never returns (``iou`` / ``merge`` of two RLEs of one size but different
+totals: its loop spins forever) the shorter is read as ending in background. Each loose RLE
+is counted (:func:`loose_rle_count`) and logged (a warning the first time, then at debug
+level). The dataset loader keeps its strict policy: this is only the drop-in.
+
 Extensions: ``encode`` also takes ``bool`` masks and any memory layout; ``iou`` / ``area`` /
 ``toBbox`` / ``decode`` / ``merge`` also take uncompressed RLE dicts (list counts);
 ``frPyObjects`` also takes compressed RLE dicts (returned re-encoded) and a single flat
@@ -35,6 +47,7 @@ polygon list (returns one RLE dict); ``iscrowd=None`` means no crowd.
 """
 from __future__ import annotations
 
+import logging
 import numbers
 
 import numpy as np
@@ -47,6 +60,35 @@ __all__ = ["encode", "decode", "area", "toBbox", "iou", "merge", "frPyObjects", 
            "frPoly", "frUncompressedRLE", "rles_to_store", "store_to_rles"]
 
 _U32_MAX = 0xFFFFFFFF
+
+logger = logging.getLogger(__name__)
+_loose = {"count": 0, "warned": False}
+
+
+def loose_rle_count() -> int:
+    """Number of RLEs whose counts do not sum to ``h * w`` the drop-in has accepted so far.
+
+    Examples
+    --------
+    >>> n = loose_rle_count()
+    >>> _ = area({'size': [5, 4], 'counts': [6, 2]})
+    >>> loose_rle_count() - n
+    1
+    """
+    return _loose["count"]
+
+
+def _note_loose(what: str, totals, hs, ws, bad) -> None:
+    _loose["count"] += int(bad.size)
+    i = int(bad[0])
+    msg = (f"{what}: {bad.size} RLE(s) whose counts do not sum to h*w, read as pycocotools "
+           f"does (the first: [{i}] sums to {int(totals[i])}, h*w = {int(hs[i])}*{int(ws[i])} "
+           f"= {int(hs[i] * ws[i])})")
+    if not _loose["warned"]:
+        _loose["warned"] = True
+        logger.warning("%s; further ones are logged at debug level", msg)
+    else:
+        logger.debug("%s", msg)
 
 
 # --------------------------------------------------------------------------- validation
@@ -141,6 +183,17 @@ def rles_to_store(rleObjs, what: str = "rle"):
     >>> c.tolist(), o.tolist(), h.tolist(), w.tolist()
     ([6, 2, 3, 2, 7], [0, 5], [5], [4])
     """
+    counts, offsets, hs, ws, totals = _parse(rleObjs, what)
+    bad = np.nonzero(totals != hs * ws)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{what}[{i}]: RLE counts sum to {int(totals[i])}, not h*w = "
+                         f"{int(hs[i])}*{int(ws[i])} = {int(hs[i] * ws[i])}")
+    return counts, offsets, hs, ws
+
+
+def _parse(rleObjs, what: str):
+    """Like :func:`rles_to_store` without the ``h * w`` check; also returns the totals."""
     n = len(rleObjs)
     hl = [0] * n
     wl = [0] * n
@@ -176,12 +229,88 @@ def rles_to_store(rleObjs, what: str = "rle"):
     cs = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=cs[1:], dtype=np.int64)
     totals = cs[offsets[1:]] - cs[offsets[:-1]]
+    return counts, offsets, hs, ws, totals
+
+
+def _parse_loose(rleObjs, what: str):
+    """:func:`_parse`, counting and logging the RLEs whose counts do not sum to ``h * w``.
+
+    Returns counts, offsets, hs, ws, totals and the indices of the loose RLEs.
+    """
+    counts, offsets, hs, ws, totals = _parse(rleObjs, what)
     bad = np.nonzero(totals != hs * ws)[0]
     if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{what}[{i}]: RLE counts sum to {int(totals[i])}, not h*w = "
-                         f"{int(hs[i])}*{int(ws[i])} = {int(hs[i] * ws[i])}")
-    return counts, offsets, hs, ws
+        _note_loose(what, totals, hs, ws, bad)
+    return counts, offsets, hs, ws, totals, bad
+
+
+def _bbox_loose(c: np.ndarray, h: int, w: int) -> list:
+    """``rleToBbox`` of one RLE of any total, in the C code's unsigned 32-bit arithmetic.
+
+    The kernel derives the width from the total (exact for a valid RLE); pycocotools uses
+    the RLE's own ``w``, which only differs for a loose one.
+    """
+    h32 = int(h) & _U32_MAX
+    w32 = int(w) & _U32_MAX
+    if h32 == 0:
+        raise ValueError("toBbox: mask height is a multiple of 2**32")
+    m = (len(c) // 2) * 2
+    if m == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    runs = np.asarray(c[:m], np.uint64)
+    ends = np.cumsum(runs, dtype=np.uint64) & np.uint64(_U32_MAX)
+    starts = np.concatenate((np.zeros(1, np.uint64), ends[:-1]))
+    fg = np.nonzero(runs[1::2] > 0)[0] * 2 + 1
+    xs, ys, xe, ye = w32, h32, 0, 0
+    if fg.size:
+        st = starts[fg]
+        last = (ends[fg] + np.uint64(_U32_MAX)) & np.uint64(_U32_MAX)  # cc - 1, wrapped
+        hh = np.uint64(h32)
+        x0, y0, x1, y1 = st // hh, st % hh, last // hh, last % hh
+        xs = min(xs, int(x0.min()))
+        xe = max(xe, int(x1.max()))
+        if np.any(x0 < x1):  # a run across columns: full height
+            ys, ye = 0, h32 - 1
+        else:
+            ys = min(ys, int(y0.min()))
+            ye = max(ye, int(y1.max()))
+    return [float(xs), float(ys), float((xe - xs + 1) & _U32_MAX), float((ye - ys + 1) & _U32_MAX)]
+
+
+def _bboxes(counts, offsets, hs, ws, loose):
+    bb = rle_bbox_batch(counts, offsets, hs)
+    for i in loose.tolist():
+        bb[i] = _bbox_loose(counts[offsets[i]:offsets[i + 1]], hs[i], ws[i])
+    return bb
+
+
+def _pad_to(counts, offsets, totals, target):
+    """The store with every RLE whose total is below ``target`` given a background tail."""
+    pieces = []
+    lens = []
+    for i in range(len(offsets) - 1):
+        c = counts[offsets[i]:offsets[i + 1]]
+        d = int(target) - int(totals[i])
+        if d > 0:
+            tail = []
+            if len(c) % 2 == 0:          # ends on foreground (or empty): a background run
+                tail.append(min(d, _U32_MAX))
+                d -= tail[-1]
+            elif int(c[-1]) + d <= _U32_MAX:  # ends on background: lengthen it
+                c = c.copy()
+                c[-1] += d
+                d = 0
+            while d > 0:                 # runs past 2**32 - 1: (empty foreground, background)
+                tail += [0, min(d, _U32_MAX)]
+                d -= tail[-1]
+            if tail:
+                c = np.concatenate((c, np.array(tail, np.uint32)))
+        pieces.append(c)
+        lens.append(len(c))
+    off = np.zeros(len(lens) + 1, np.int64)
+    np.cumsum(lens, out=off[1:])
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, np.uint32)
+    return np.ascontiguousarray(flat, np.uint32), off
 
 
 def store_to_rles(counts, offsets, h, w) -> list:
@@ -301,8 +430,8 @@ def area(rleObjs):
     """
     single = type(rleObjs) is not list
     objs = [rleObjs] if single else rleObjs
-    counts, offsets, _, _ = rles_to_store(objs, "area")
-    a = rle_area_batch(counts, offsets).astype(np.uint32)
+    counts, offsets, _, _, _, _ = _parse_loose(objs, "area")
+    a = rle_area_batch(counts, offsets).astype(np.uint32)  # wraps like C's uint sum
     return a[0] if single else a
 
 
@@ -324,8 +453,8 @@ def toBbox(rleObjs):
     """
     single = type(rleObjs) is not list
     objs = [rleObjs] if single else rleObjs
-    counts, offsets, hs, _ = rles_to_store(objs, "toBbox")
-    bb = rle_bbox_batch(counts, offsets, hs)
+    counts, offsets, hs, ws, _, loose = _parse_loose(objs, "toBbox")
+    bb = _bboxes(counts, offsets, hs, ws, loose)
     return bb[0] if single else bb
 
 
@@ -347,7 +476,7 @@ def _iou_preproc(objs, name):
                 raise ValueError(f"iou: {name}: boxes must be N x 4")
             return "box", arr
         if all(isinstance(o, dict) for o in objs):
-            return "rle", rles_to_store(objs, f"iou {name}")
+            return "rle", _parse_loose(objs, f"iou {name}")
         raise ValueError(f"iou: {name}: a list must hold bounding boxes (N x 4) or RLE dicts")
     raise ValueError(f"iou: {name}: unsupported type {type(objs).__name__}; use a list of RLE dicts, "
                      "a list of boxes or an N x 4 array")
@@ -395,13 +524,23 @@ def iou(dt, gt, pyiscrowd):
         raise ValueError("iou: dt and gt must be of the same kind (both RLEs or both boxes)")
     if kd == "box":
         return bbox_iou_matrix(d, g, crowd)
-    dc, do, dh, dw = d
-    gc, go, gh, gw = g
-    out = iou_matrix(dc, do, gc, go, crowd, dh, gh)
+    dc, do, dh, dw, dt_tot, dl = d
+    gc, go, gh, gw, gt_tot, gl = g
+    if dl.size or gl.size:
+        # loose RLEs: pycocotools walks a pair until both end, so pairs of one total agree
+        # with it; pairs of one size but different totals (where its loop never ends) read
+        # the shorter as ending in background. A background tail up to the largest total
+        # changes no pair of equal totals.
+        top = max(int(dt_tot.max()), int(gt_tot.max()))
+        pdc, pdo = _pad_to(dc, do, dt_tot, top)
+        pgc, pgo = (pdc, pdo) if gt is dt else _pad_to(gc, go, gt_tot, top)
+        out = iou_matrix(pdc, pdo, pgc, pgo, crowd, dh, gh)
+    else:
+        out = iou_matrix(dc, do, gc, go, crowd, dh, gh)
     mismatch = (dh[:, None] != gh[None, :]) | (dw[:, None] != gw[None, :])
     if mismatch.any():
         # pycocotools: -1 where the boxes overlap, 0 where its bbox pre-check says no
-        bo = bbox_iou_matrix(rle_bbox_batch(dc, do, dh), rle_bbox_batch(gc, go, gh), crowd)
+        bo = bbox_iou_matrix(_bboxes(dc, do, dh, dw, dl), _bboxes(gc, go, gh, gw, gl), crowd)
         out = np.asfortranarray(out)
         out[mismatch] = np.where(bo[mismatch] > 0, -1.0, 0.0)
     return out
@@ -431,11 +570,14 @@ def merge(rleObjs, intersect=False):
         raise ValueError(f"merge: expected a list of RLE dicts, got {type(rleObjs).__name__}")
     if len(rleObjs) == 0:
         raise ValueError("merge: empty list of RLEs")
-    counts, offsets, hs, ws = rles_to_store(rleObjs, "merge")
+    counts, offsets, hs, ws, totals, loose = _parse_loose(rleObjs, "merge")
     if np.any(hs != hs[0]) or np.any(ws != ws[0]):
         raise ValueError("merge: all RLEs must have the same size")
     if len(rleObjs) == 1:
         return _one_rle(counts, hs[0], ws[0])
+    if loose.size and np.any(totals != totals[0]):
+        # pycocotools' loop never ends here: read the shorter ones as ending in background
+        counts, offsets = _pad_to(counts, offsets, totals, int(totals.max()))
     from .engine.merge import rle_merge
     out = rle_merge(counts, offsets, bool(intersect))
     return _one_rle(np.asarray(out, np.uint32), hs[0], ws[0])
@@ -527,7 +669,7 @@ def frUncompressedRLE(ucRles, h, w):
     """
     _dim(h, "frUncompressedRLE: h")
     _dim(w, "frUncompressedRLE: w")
-    counts, offsets, hs, ws = rles_to_store(ucRles, "frPyObjects")
+    counts, offsets, hs, ws, _, _ = _parse_loose(ucRles, "frPyObjects")
     return store_to_rles(counts, offsets, hs, ws)
 
 

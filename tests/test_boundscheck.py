@@ -6,8 +6,13 @@ with ``NUMBA_BOUNDSCHECK=1``, and the other way round). So one subprocess does i
 ``NUMBA_BOUNDSCHECK=1`` and ``NUMBA_CACHE_DIR`` pointing at a fresh empty folder: everything is
 compiled anew with checks, and the checked code never lands in the shared cache. A canary
 kernel built with the project's ``@serial`` decorator, reading past its array's end, proves
-the checks are live in that process. An out-of-bounds access anywhere raises ``IndexError``
-there, which fails the test with the child's traceback.
+the checks are live in that process. Raw-pointer reads and writes (the kernels' per-item
+helpers take ``engine._intrinsics.ptr`` pointers) are checked too: under
+``NUMBA_BOUNDSCHECK=1`` ``ptr`` gives a bounds-checked pointer (tests/test_checked_ptr.py);
+a second canary reads past the end through one, and at the end every kernel that takes a
+pointer must have been compiled in the child (so every pointer call site ran checked). An
+out-of-bounds access anywhere -- array index or pointer -- raises ``IndexError`` there,
+which fails the test with the child's traceback.
 
 Covered: loading (polygon parsing, compressed-RLE decoding) of every corpus case and every
 real file; stats; rasterisation (serial, and the parallel kernel with its threshold lowered);
@@ -56,6 +61,16 @@ CHILD = textwrap.dedent(r"""
         raise SystemExit("bounds checking is not active: the canary read past the end")
     except IndexError:
         step("canary")
+    from cocodiff.engine._intrinsics import CHECKED_POINTERS, ptr
+    assert CHECKED_POINTERS
+    @serial
+    def _ptr_past_end(a):
+        return ptr(a)[a.shape[0]]
+    try:
+        _ptr_past_end(np.zeros(3))
+        raise SystemExit("pointer reads are not checked: the pointer canary read past the end")
+    except IndexError:
+        step("pointer canary")
 
     import cocodiff
     from cocodiff import mask, matching, rasterize as rz
@@ -106,6 +121,17 @@ CHILD = textwrap.dedent(r"""
         mask.frPyObjects([[0, 0, 5, 5]], int(h[0]), int(w[0]))
     step(f"real files {len(real)}")
 
+    # the loader's multi-part scan (split points; threshold lowered): same dataset
+    import cocodiff.loader as loader
+    loader.SCAN_PART_MIN_BYTES = 1 << 14
+    for p in REAL_INSTANCE_FILES:
+        parted = cocodiff.load(p, cache=False)
+        assert np.array_equal(parted.ann_id, real[p.name].ann_id)
+        assert np.array_equal(parted.xy, real[p.name].xy)
+    from cocodiff.engine import jsonscan as js
+    assert js.parse_float(b"-1.5e3") == -1500.0
+    step("multi-part scan")
+
     # rasterise with the parallel kernel too (threshold lowered)
     rz.PARALLEL_MIN_ROWS = 0
     big = real["instances_val2014_100.json"]
@@ -129,6 +155,24 @@ CHILD = textwrap.dedent(r"""
     s3 = cocodiff.compare(tw["a"], tw["b"], threads=2).summary()
     assert s3["relations"] == cocodiff.compare(tw["a"], tw["b"], threads=1).summary()["relations"]
     step("parallel compare")
+
+    # every kernel that takes a pointer (engine._intrinsics.ptr / ptr_add / load8) ran above
+    import importlib, inspect, pkgutil
+    import cocodiff.engine as E
+    from numba.core.dispatcher import Dispatcher
+    users, idle = [], []
+    for info in pkgutil.iter_modules(E.__path__):
+        mod = importlib.import_module(f"cocodiff.engine.{info.name}")
+        for name, obj in vars(mod).items():
+            if (isinstance(obj, Dispatcher) and obj.py_func.__module__ == mod.__name__
+                    and obj.targetoptions.get("inline") != "always"):   # (inlined: compiled in its callers)
+                src = inspect.getsource(obj.py_func)
+                if any(k in src for k in ("_ptr(", "_ptr_add(", "_load8(")):
+                    users.append(f"{info.name}.{name}")
+                    if not obj.signatures:
+                        idle.append(f"{info.name}.{name}")
+    assert users and not idle, f"pointer-taking kernels not run under the check: {idle}"
+    step(f"pointer kernels {len(users)}")
     print(json.dumps({"done": done, "cpu_s": time.process_time() - t0}))
 """)
 
@@ -144,5 +188,6 @@ def test_kernels_with_boundscheck(tmp_path):
     assert p.returncode == 0, p.stderr[-6000:]
     res = json.loads(p.stdout.strip().splitlines()[-1])
     steps = [name for name, _ in res["done"]]
-    assert steps[0] == "canary"
-    assert steps[-1] == "parallel compare", res
+    assert steps[:2] == ["canary", "pointer canary"]
+    assert steps[-2] == "parallel compare", res
+    assert steps[-1].startswith("pointer kernels"), res

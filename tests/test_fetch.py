@@ -63,6 +63,9 @@ def archive(members) -> bytes:
     return _zip_bytes(members)
 
 
+_ENDLESS_BYTES = 32 << 20
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
@@ -91,11 +94,24 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = data
             self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        if not cfg.get("no_length"):
+            self.send_header("Content-Length", str(len(body)))
+        if cfg.get("content_type"):
+            self.send_header("Content-Type", cfg["content_type"])
         self.send_header("ETag", cfg["etag"])
         if cfg["range"]:
             self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
+        if cfg.get("endless"):
+            # no Content-Length and a body far longer than the archive (HTTP/1.0: it ends when
+            # the connection closes): only a client-side bound stops it early. The server stops
+            # at _ENDLESS_BYTES itself so that a client without a bound cannot fill the disk.
+            try:
+                for _ in range(_ENDLESS_BYTES // 65536):
+                    self.wfile.write(b"\0" * 65536)
+            except OSError:
+                pass
+            return
         if cfg["truncate"]:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -310,6 +326,120 @@ def test_source_table():
     for entry in src.values():
         assert set(entry) >= {"url", "filename", "size", "sha256"}
         assert entry["url"].endswith("/" + entry["filename"])
+
+
+# ------------------------------------------------------------------------------- bad downloads
+# (issue 18, item 8) a 200 answer that is not the archive, a body of unknown length, a full disk
+
+_HTML = (b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+         b"<body>Please sign in to continue.</body></html>\n")
+
+
+@pytest.mark.parametrize("extract", [True, False])
+def test_html_answer_is_not_recorded_and_real_archive_then_accepted(server, archive, tmp_path,
+                                                                   extract):
+    # a captive portal / error page served with status 200 under the archive's URL
+    server.cfg.update(data=_HTML, content_type="text/html; charset=utf-8")
+    with pytest.raises(FetchError, match="not a zip archive") as ei:
+        fetch("coco2017", tmp_path, url=server.base, extract=extract, progress=False)
+    msg = str(ei.value)
+    assert "\n" not in msg and COCO_NAME in msg and "text/html" in msg
+    # no checksum recorded for it, nothing under the final name, nothing extracted
+    man = tmp_path / MANIFEST_NAME
+    assert not man.exists() or COCO_NAME not in json.loads(man.read_text())["files"]
+    assert not (tmp_path / COCO_NAME).exists()
+    assert not (tmp_path / "annotations").exists()
+    assert (tmp_path / (COCO_NAME + ".corrupt")).read_bytes() == _HTML
+    # the server is fixed: the real archive is accepted and recorded, not rejected
+    server.cfg.update(data=archive, content_type=None)
+    out = fetch("coco2017", tmp_path, url=server.base, extract=extract, progress=False)
+    assert len(out) == (2 if extract else 1)
+    assert (tmp_path / COCO_NAME).read_bytes() == archive
+    rec = json.loads(man.read_text())["files"][COCO_NAME]
+    assert rec["sha256"] == _sha(archive) and rec["size"] == len(archive)
+
+
+def test_unsafe_archive_is_not_recorded(server, tmp_path):
+    server.cfg["data"] = _zip_bytes({"../evil.json": b"{}"})
+    with pytest.raises(UnsafeArchiveError):
+        fetch("coco2017", tmp_path / "d", url=server.base, progress=False)
+    man = tmp_path / "d" / MANIFEST_NAME
+    assert not man.exists() or COCO_NAME not in json.loads(man.read_text())["files"]
+
+
+def test_html_recorded_by_an_earlier_version_is_recovered(server, archive, tmp_path):
+    # what the old code left behind: the HTML page under the final name, its sha256 recorded
+    (tmp_path / COCO_NAME).write_bytes(_HTML)
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps({"files": {COCO_NAME: {
+        "name": "coco2017", "url": server.base + COCO_NAME, "size": len(_HTML),
+        "sha256": _sha(_HTML), "md5": hashlib.md5(_HTML).hexdigest(), "date": "2024-01-01"}}}))
+    out = fetch("coco2017", tmp_path, url=server.base, progress=False)
+    assert len(out) == 2
+    assert (tmp_path / COCO_NAME).read_bytes() == archive
+    assert json.loads((tmp_path / MANIFEST_NAME).read_text())["files"][COCO_NAME]["sha256"] \
+        == _sha(archive)
+
+
+def test_unknown_length_is_capped(server, tmp_path):
+    server.cfg.update(no_length=True, endless=True, range=False)
+    with pytest.raises(FetchError, match="max-download-bytes") as ei:
+        fetch("coco2017", tmp_path, url=server.base, progress=False, max_download_bytes=300_000)
+    msg = str(ei.value)
+    assert "\n" not in msg and "300000" in msg and "Content-Length" in msg
+    assert not (tmp_path / COCO_NAME).exists()
+    assert not (tmp_path / (COCO_NAME + ".part")).exists()  # not left to fill the disk
+    assert not (tmp_path / MANIFEST_NAME).exists()
+
+
+def test_unknown_length_within_cap_is_fine(server, archive, tmp_path):
+    server.cfg.update(no_length=True, range=False)
+    out = fetch("coco2017", tmp_path, url=server.base, progress=False, extract=False,
+                max_download_bytes=len(archive))
+    assert out[0].read_bytes() == archive
+
+
+def test_unknown_length_capped_at_catalogue_size(server, archive, tmp_path, monkeypatch):
+    # the official source (here pointed at the local server) has a known size: that is the cap
+    entry = dict(fetch_mod.SOURCES["coco2017"], url=server.base + COCO_NAME,
+                 size=len(archive), md5=None)
+    monkeypatch.setitem(fetch_mod.SOURCES, "coco2017", entry)
+    server.cfg.update(no_length=True, endless=True, range=False)
+    with pytest.raises(FetchError, match=f"{len(archive)} bytes") as ei:
+        fetch("coco2017", tmp_path, url=entry["url"], progress=False)
+    assert "catalogue" in str(ei.value)
+    assert not (tmp_path / (COCO_NAME + ".part")).exists()
+    server.cfg.update(endless=False, data=archive)
+    out = fetch("coco2017", tmp_path, url=entry["url"], progress=False, extract=False)
+    assert out[0].read_bytes() == archive
+
+
+def test_cli_max_download_bytes(server, tmp_path, capsys):
+    server.cfg.update(no_length=True, endless=True, range=False)
+    args = _parser().parse_args(["fetch", "coco2017", "--dest", str(tmp_path), "--url",
+                                 server.base, "--quiet", "--max-download-bytes", "256K"])
+    assert args.max_download_bytes == 256 * 1024
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cocodiff: error: ") and "262144" in err[0]
+    assert _parser().parse_args(["fetch", "coco2017"]).max_download_bytes == \
+        fetch_mod.DEFAULT_MAX_DOWNLOAD_BYTES
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_disk_full_names_the_file(server, tmp_path, capsys):
+    # the partial file is /dev/full: every write fails with ENOSPC, as on a full disk
+    part = tmp_path / (COCO_NAME + ".part")
+    part.symlink_to("/dev/full")
+    with pytest.raises(FetchError) as ei:
+        fetch("coco2017", tmp_path, url=server.base, progress=False)
+    msg = str(ei.value)
+    assert str(part) in msg and "No space left on device" in msg and "\n" not in msg
+    assert not (tmp_path / MANIFEST_NAME).exists()
+    args = _parser().parse_args(["fetch", "coco2017", "--dest", str(tmp_path), "--url",
+                                 server.base, "--quiet"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(part) in err[0] and "No space left" in err[0]
 
 
 # ------------------------------------------------------------------------------- CLI

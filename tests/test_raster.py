@@ -359,15 +359,12 @@ def test_unscattered_fallback_path_agrees():
 
 
 def test_binding_on_loaded_dataset_equals_anntorle():
-    """End to end through the project's loader (skipped if it is not importable yet)."""
-    try:
-        import cocodiff
-        from cocodiff.rasterize import rasterize
+    """End to end through the project's loader: a loader that fails fails this test."""
+    import cocodiff
+    from cocodiff.rasterize import rasterize
 
-        path = REAL_INSTANCE_FILES[5]  # coco2014 val100: polygons, multi-polygons, crowds
-        ds = cocodiff.load(str(path))
-    except Exception as exc:  # pragma: no cover - colleague's module missing/broken
-        pytest.skip(f"loader unavailable: {exc}")
+    path = REAL_INSTANCE_FILES[5]  # coco2014 val100: polygons, multi-polygons, crowds
+    ds = cocodiff.load(str(path))
     counts, offsets = rasterize(ds, threads=1)
     d = json.loads(path.read_text())
     size = {im["id"]: (im["height"], im["width"]) for im in d["images"]}
@@ -378,3 +375,21 @@ def test_binding_on_loaded_dataset_equals_anntorle():
         ref = ann_to_rle(a["segmentation"], *size[a["image_id"]])
         ref_counts = rle_string_to_counts(ref["counts"]) if not isinstance(ref["counts"], list) else ref["counts"]
         assert counts[offsets[r]:offsets[r + 1]].tolist() == list(ref_counts)
+
+
+def test_broken_loader_fails_instead_of_skipping(monkeypatch):
+    """(issue 18, item 9) the end-to-end test above once turned any loader error into a skip."""
+    import cocodiff
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("loader broken")
+
+    monkeypatch.setattr(cocodiff, "load", broken)
+    try:
+        test_binding_on_loaded_dataset_equals_anntorle()
+    except RuntimeError as e:
+        assert "loader broken" in str(e)
+    except pytest.skip.Exception:
+        pytest.fail("a loader error was turned into a skip")
+    else:
+        pytest.fail("a broken loader went unnoticed")

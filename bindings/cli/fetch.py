@@ -7,7 +7,7 @@ import zipfile
 
 from ..archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, parse_size
 from ..errors import InputError
-from ..fetch import _NAMES, BASE_URL_ENV, FetchError, fetch
+from ..fetch import _NAMES, BASE_URL_ENV, DEFAULT_MAX_DOWNLOAD_BYTES, FetchError, fetch
 
 # ----------------------------------------------------------------------------- CLI
 
@@ -23,7 +23,10 @@ examples:
 
 safety: downloads go to FILE.part and are renamed only once complete and verified
 (Content-Length, published size/md5 for the official COCO archive, and the sha256 recorded in
-DEST/cocodiff-fetch.json by an earlier download). An interrupted download is resumed on the
+DEST/cocodiff-fetch.json by an earlier download), and must be a readable zip archive (an HTML
+page answered with status 200 is refused and moved to FILE.corrupt); a checksum is recorded only
+for a download that passed every check. A body without a Content-Length stops at the archive's
+known size, else at --max-download-bytes. An interrupted download is resumed on the
 next run. Extraction refuses members that would escape DEST ('..', absolute paths, drive
 letters, symlinks), archives over --max-extract-bytes uncompressed, and members compressed more
 than --max-ratio:1 (zip bombs); files appear under their final names only once fully written.
@@ -40,7 +43,7 @@ def _cli(args) -> int:
         paths = fetch(args.name, args.dest, split=split, url=args.url, extract=args.extract,
                       progress=False if getattr(args, "quiet", False) else None,
                       max_bytes=args.max_extract_bytes, max_ratio=args.max_ratio,
-                      timeout=args.timeout)
+                      timeout=args.timeout, max_download_bytes=args.max_download_bytes)
     except (FetchError, InputError, ValueError, OSError, zipfile.BadZipFile) as e:
         if isinstance(e, zipfile.BadZipFile):
             msg = f"not a valid zip archive: {e}"
@@ -109,6 +112,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-ratio", type=float, default=DEFAULT_MAX_RATIO, metavar="R",
                    help=f"refuse members (over 1 MiB) compressed more than R:1 "
                         f"(default: {DEFAULT_MAX_RATIO:g})")
+    p.add_argument("--max-download-bytes", type=_size_arg, default=DEFAULT_MAX_DOWNLOAD_BYTES,
+                   metavar="SIZE",
+                   help="refuse a download larger than SIZE when the archive's size is not known "
+                        "in advance (no Content-Length), e.g. 2G, 800M (default: 4G)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="network timeout in seconds (default: 60)")
     p.set_defaults(func=_cli)
