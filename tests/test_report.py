@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -24,9 +26,10 @@ from cocodiff.cli import main
 DATA = Path(__file__).resolve().parent.parent / "data"
 REAL_A = DATA / "coco2014_val100" / "instances_val2014_100.json"
 REAL_B = DATA / "derived" / "val2014_100_fakesegm_as_annotations.json"
-SECTIONS = ["overview", "stats", "classes", "sizes", "vertices", "relations", "iou", "gallery"]
+SECTIONS = ["overview", "stats", "classes", "sizes", "vertices", "relations", "iou", "examples", "gallery"]
 HEADINGS = ["Dataset statistics", "Instances per class", "Size buckets", "Vertices per instance",
-            "Relations per class", "IoU of matched pairs", "Most changed images"]
+            "Relations per class", "IoU of matched pairs", "Examples per relation", "Most changed images"]
+EXAMPLE_RELATIONS = ["split", "merged", "class_changed", "removed", "added", "matched"]
 MAGENTA = (255, 0, 255)
 
 
@@ -63,6 +66,41 @@ def _gallery(text):
 
 def _near(arr, rgb, tol=30):
     return np.abs(arr.astype(int) - np.array(rgb)).sum(axis=2) <= tol
+
+
+def _names(ds):
+    return {int(c): str(n) for c, n in zip(ds.cat_id, ds.cat_name)}
+
+
+def _name(names, cat, crowd):
+    return names[int(cat)] + (" (crowd)" if crowd else "")
+
+
+def _examples(text):
+    """[dict(rel, image_id, a_ids, b_ids, label, caption, im)] of the per-relation example figures."""
+    out = []
+    for m in re.finditer(r'<figure class="ex" id="ex-(\w+)-(\d+)" data-relation="(\w+)" data-image-id="(\d+)" '
+                         r'data-a-ids="([\d,]*)" data-b-ids="([\d,]*)"><img alt="([^"]*)" '
+                         r'src="data:image/png;base64,([^"]+)"><figcaption>(.*?)</figcaption></figure>', text, re.S):
+        assert m.group(1) == m.group(3)
+        out.append(dict(rel=m.group(3), image_id=int(m.group(4)),
+                        a_ids=[int(x) for x in m.group(5).split(",") if x],
+                        b_ids=[int(x) for x in m.group(6).split(",") if x],
+                        label=html.unescape(m.group(7)), caption=html.unescape(re.sub(r"<[^>]+>", " ", m.group(9))),
+                        im=Image.open(io.BytesIO(base64.b64decode(m.group(8)))).convert("RGB")))
+    return out
+
+
+def _units(rows, iid):
+    """Relation units of image iid from the raw table rows: one per split / merge group, else one per row."""
+    keys = []
+    for k, r in enumerate(rows):
+        if r["image_id"] != iid:
+            continue
+        key = (r["relation"], r["group"]) if r["relation"] in ("split", "merged") and r["group"] >= 0 else k
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -250,11 +288,151 @@ def test_gallery_images_dir(real):
         r = int(np.searchsorted(a.image_id, m["image_id"]))
         assert f"image file {a.file_name[r]} not found" in text
     assert f"{real['top'] - 1} of {real['top']} image files missing" in text
+    assert 'id="images-notice"' not in text          # one file was found: no "none found" notice
 
 
 def test_twin_blank_canvas_note(twin):
     assert "No image folder given" in twin["text"]
     assert 'class="missing"' not in twin["text"]
+    assert 'id="images-notice"' not in twin["text"]
+
+
+# ------------------------------------------------------------------------------ names, legends, examples
+
+def test_gallery_legend(report):
+    """One numbered marker / legend row per unit (pair, instance, whole split / merge group), with class names."""
+    rows = report["cmp"].table.to_pylist()
+    na, nb = _names(report["a"]), _names(report["b"])
+    figs = re.findall(r'<figure id="img-(\d+)".*?</figure>', report["text"], re.S)
+    assert len(figs) == report["top"]
+    for iid, fig in zip(figs, re.findall(r'<figure id="img-\d+".*?</figure>', report["text"], re.S)):
+        leg = _table_rows(re.search(r'<table class="legend">.*?</table>', fig, re.S).group(0))
+        assert leg[0][:4] == ["#", "relation", "classes", "IoU / group IoU"]
+        assert [r[0] for r in leg[1:]] == [str(k) for k in range(1, len(leg))]
+        assert len(leg) - 1 == len(_units(rows, int(iid)))
+        changes = {(r["a_id"], r["b_id"]): r for r in rows if r["image_id"] == int(iid) and r["relation"] == "class_changed"}
+        got = [html.unescape(r[2]) for r in leg[1:] if r[1] == "class changed"]
+        assert len(got) == len(changes)
+        want = sorted(f"{_name(na, r['a_category_id'], r['a_iscrowd'])} \u2192 {_name(nb, r['b_category_id'], r['b_iscrowd'])}"
+                      for r in changes.values())
+        assert sorted(got) == want
+
+
+def test_examples_per_relation(twin):
+    text = twin["text"]
+    sec = _section(text, "examples")
+    rows = twin["cmp"].table.to_pylist()
+    na, nb = _names(twin["a"]), _names(twin["b"])
+    summ = twin["cmp"].summary()
+    ex = _examples(sec)
+    for rel in EXAMPLE_RELATIONS:
+        assert f'<div class="relblock" id="ex-{rel}">' in sec and f'href="#ex-{rel}"' in sec
+        n_units = len({(r["image_id"], r["group"]) for r in rows if r["relation"] == rel}) if rel in ("split", "merged") \
+            else summ["relations"][rel]
+        assert n_units > 0, rel                                     # the twin has every relation
+        assert sum(e["rel"] == rel for e in ex) == min(6, n_units), rel
+    for e in ex:
+        rel, iid = e["rel"], e["image_id"]
+        arr = np.asarray(e["im"])
+        if e["a_ids"]:
+            assert _near(arr, _rgb(rep.COLOR_A)).sum() > 10, e["label"]
+        if e["b_ids"]:
+            assert _near(arr, _rgb(rep.COLOR_B)).sum() > 5, e["label"]
+        if rel == "split":
+            grp = [r for r in rows if r["relation"] == rel and r["image_id"] == iid and r["a_id"] == e["a_ids"][0]]
+            assert e["a_ids"] == [grp[0]["a_id"]] and sorted(e["b_ids"]) == sorted(r["b_id"] for r in grp)  # all parts
+            assert len(e["b_ids"]) >= 2
+            assert e["label"].startswith(f"split: {_name(na, grp[0]['a_category_id'], grp[0]['a_iscrowd'])} \u2192 ")
+            assert f"group IoU {grp[0]['group_iou']:.3f}" in e["caption"]
+        elif rel == "merged":
+            grp = [r for r in rows if r["relation"] == rel and r["image_id"] == iid and r["b_id"] == e["b_ids"][0]]
+            assert e["b_ids"] == [grp[0]["b_id"]] and sorted(e["a_ids"]) == sorted(r["a_id"] for r in grp)
+            assert e["label"].endswith(f" \u2192 {_name(nb, grp[0]['b_category_id'], grp[0]['b_iscrowd'])}")
+            assert f"group IoU {grp[0]['group_iou']:.3f}" in e["caption"]
+        else:
+            (r,) = [r for r in rows if r["relation"] == rel and r["image_id"] == iid
+                    and r["a_id"] == (e["a_ids"] or [None])[0] and r["b_id"] == (e["b_ids"] or [None])[0]]
+            a_nm = r["a_id"] is not None and _name(na, r["a_category_id"], r["a_iscrowd"])
+            b_nm = r["b_id"] is not None and _name(nb, r["b_category_id"], r["b_iscrowd"])
+            want = {"class_changed": f"class changed: {a_nm} \u2192 {b_nm}", "matched": f"matched: {a_nm}",
+                    "removed": f"removed: {a_nm}", "added": f"added: {b_nm}"}[rel]
+            assert e["label"] == want
+            if rel in ("class_changed", "matched"):
+                assert f"IoU {r['iou']:.3f}" in e["caption"]
+                assert a_nm != b_nm or rel == "matched"
+            else:
+                area = r["a_area"] if rel == "removed" else r["b_area"]
+                assert f"area {area:,} px" in e["caption"]
+    # class changes read "X → Y" with the categories' names (never bare ids)
+    for e in ex:
+        if e["rel"] == "class_changed":
+            x, y = e["label"].removeprefix("class changed: ").split(" \u2192 ")
+            assert x.split(" (crowd)")[0] in na.values() and y.split(" (crowd)")[0] in nb.values()
+
+
+def test_examples_deterministic(twin):
+    again = rep.render_report(twin["a"], twin["b"], comparison=twin["cmp"], top=1)
+    def strip(t):
+        return [(e["rel"], e["image_id"], e["a_ids"], e["b_ids"]) for e in _examples(t)]
+
+    assert strip(again) == strip(twin["text"])
+    none = rep.render_report(twin["a"], twin["b"], comparison=twin["cmp"], top=1, examples=0)
+    assert _examples(none) == [] and '<section id="examples">' in none
+
+
+def test_class_changes_table(twin):
+    sec = _section(twin["text"], "relations")
+    rows = twin["cmp"].table.to_pylist()
+    na, nb = _names(twin["a"]), _names(twin["b"])
+    want = {}
+    for r in rows:
+        if r["relation"] == "class_changed":
+            k = f"{na[r['a_category_id']]} \u2192 {nb[r['b_category_id']]}"
+            want[k] = want.get(k, 0) + 1
+    m = re.search(r'<h3 id="class-changes">.*', sec, re.S).group(0)
+    tab = m[m.index("<details>"):] if "<details>" in m else m
+    got = {html.unescape(r[0]): _num(r[1]) for r in _table_rows(tab)[1:]}
+    assert got == want
+
+
+def test_per_class_iou(report):
+    sec = _section(report["text"], "iou")
+    assert 'id="iou-per-class"' in sec and sec.count("<img") == 2
+    rows = [r for r in report["cmp"].table.to_pylist() if r["relation"] == "matched" and r["iou"] is not None]
+    names = _names(report["a"])
+    by = {}
+    for r in rows:
+        by.setdefault(r["a_category_id"], []).append(r)
+    tab = _table_rows(re.search(r"<details>.*?</details>", sec, re.S).group(0))
+    assert tab[0] == ["id", "class", "matched pairs", "mean IoU", "mean Boundary IoU"]
+    assert len(tab) - 1 == len(by)
+    for cid, nm, n, miou, mb in tab[1:]:
+        rr = by[int(cid)]
+        assert nm == html.escape(names[int(cid)]) and _num(n) == len(rr)
+        assert miou == f"{np.mean([r['iou'] for r in rr]):.3f}"
+        assert mb == f"{np.mean([r['boundary_iou'] for r in rr]):.3f}"
+    counts = [_num(r[2]) for r in tab[1:]]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_images_notice(twin, tmp_path, caplog):
+    """--images DIR holding none of the files: a visible notice naming DIR and the files looked for, and a warning."""
+    d = tmp_path / "imgs"
+    d.mkdir()
+    (d / "unrelated.jpg").write_bytes(b"not an image")
+    with caplog.at_level(logging.WARNING, logger="cocodiff.report"):
+        text = rep.render_report(twin["a"], twin["b"], comparison=twin["cmp"], images_dir=d, top=2, examples=1)
+    m = re.search(r'<p class="notice" id="images-notice">(.*?)</p>', text, re.S)
+    assert m, "no --images notice"
+    notice = html.unescape(m.group(1))
+    first = twin["cmp"].summary(top=1)["most_changed"][0]["image_id"]
+    fname = str(twin["a"].file_name[int(np.searchsorted(twin["a"].image_id, first))])
+    assert "No image file was found in" in notice and str(d) in notice
+    assert fname in notice and "unrelated.jpg" in notice
+    assert text.index('id="images-notice"') < text.index('<section id="overview">')   # seen without scrolling
+    assert any("no image file was found" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    # none when no folder is given, nor when some file was found
+    assert 'id="images-notice"' not in twin["text"] and 'id="images-notice"' not in _section(twin["text"], "overview")
 
 
 # ------------------------------------------------------------------------------ API / CLI
@@ -294,10 +472,14 @@ def test_cli_direct_and_from(twin, tmp_path, capsys):
     assert tot == summ["relations"]
     # direct A B
     h2 = tmp_path / "direct.html"
-    assert main(["report", a, b, "-o", str(h2), "--top", "2", "--quiet"]) == 0
+    assert main(["report", a, b, "-o", str(h2), "--top", "2", "--examples", "2", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     t2 = h2.read_text()
     assert [i for i, _ in _gallery(t2)] == [m["image_id"] for m in summ["most_changed"][:2]]
+    ex = _examples(t2)
+    assert {e["rel"] for e in ex} == set(EXAMPLE_RELATIONS)
+    assert all(sum(e["rel"] == r for e in ex) <= 2 for r in EXAMPLE_RELATIONS)
+    assert len(_examples(t1)) > len(ex)
     assert _section(t2, "stats") == _section(t1, "stats")
 
 
@@ -311,6 +493,14 @@ def test_cli_errors(tmp_path, capsys):
                  "--images", str(tmp_path / "nope")]) == 2
     assert "not a directory" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+    # bad counts: exit 2 and one line at parse time; -o naming a folder: one line naming it (no temp file)
+    for bad in (["--top", "0"], ["--top", "-3"], ["--examples", "-1"], ["--examples", "x"]):
+        assert main(["report", str(REAL_A), str(REAL_A), "-o", str(tmp_path / "x.html"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert bad[0] in err and err.count("\n") <= 1, err
+    assert main(["report", str(REAL_A), str(REAL_A), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a directory" in err and str(tmp_path) in err and ".tmp" not in err and "\n" not in err
 
 
 def test_help(capsys):
@@ -343,25 +533,82 @@ def _chromium():
     return None
 
 
-def test_headless_screenshot(real, tmp_path):
+def _screenshot(page, tmp_path, size=(1280, 2000)):
+    """Headless Chromium screenshot of an HTML file as an RGB array (skip without Chromium; fail on CI)."""
     exe = _chromium()
     if exe is None:
         if os.environ.get("CI"):
             pytest.fail("chromium (or chromium-browser / google-chrome) is not on PATH on CI: "
                         "the report screenshot test must run there")
         pytest.skip("no chromium on PATH")
-    shot = tmp_path / "shot.png"
+    shot = tmp_path / (Path(page).stem + ".png")
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-           real["path"].resolve().as_uri()]
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", f"--window-size={size[0]},{size[1]}",
+           Path(page).resolve().as_uri()]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=tmp_path, check=False)
     assert shot.is_file(), (r.returncode, r.stderr[-2000:])
     arr = np.asarray(Image.open(shot).convert("RGB"))
-    assert arr.shape[:2] == (2000, 1280)
+    assert arr.shape[:2] == (size[1], size[0])
+    return arr
+
+
+def _n_colours(arr):
+    a = arr.reshape(-1, 3).astype(np.uint32)
+    return int(np.count_nonzero(np.bincount((a[:, 0] << 16) | (a[:, 1] << 8) | a[:, 2], minlength=1 << 24)))
+
+
+def _assert_our_page(arr):
+    """Not blank, not an error page: many colours, the dark header band."""
     assert arr.std() > 20
-    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 200
-    # our page, not an error page: the dark header band and the A / B bar colours are there
+    assert _n_colours(arr) > 200
     assert _near(arr[5:40, 5:1200], _rgb("#22303c"), 10).mean() > 0.8
+
+
+def test_headless_screenshot(real, tmp_path):
+    arr = _screenshot(real["path"], tmp_path)
+    _assert_our_page(arr)
+    # the A / B bar colours are there
     assert _near(arr, _rgb(rep.COLOR_A), 20).sum() > 500
     assert _near(arr, _rgb(rep.COLOR_B), 20).sum() > 500
+
+
+def test_headless_screenshot_twin_explains(twin, tmp_path):
+    """The twin report in headless Chromium: the whole page's top, then the explaining parts (notice, overview,
+    examples per relation, gallery with markers) on their own -- drawn outlines in both colours, markers of
+    every relation, the --images notice band; and the HTML says what the pictures show."""
+    arr = _screenshot(twin["path"], tmp_path, (1280, 4000))
+    _assert_our_page(arr)
+    assert _near(arr, _rgb(rep.COLOR_A), 20).sum() > 500 and _near(arr, _rgb(rep.COLOR_B), 20).sum() > 500
+    # the same report with --images naming a folder that holds none of the files
+    d = tmp_path / "imgs"
+    d.mkdir()
+    (d / "other.png").write_bytes(b"")
+    text = rep.render_report(twin["a"], twin["b"], comparison=twin["cmp"], images_dir=d, top=2)
+    assert re.search(r'<p class="notice" id="images-notice">[^<]*No image file was found in', text)
+    ex = _examples(text)
+    assert {e["rel"] for e in ex} == set(EXAMPLE_RELATIONS)
+    cc = [e["label"] for e in ex if e["rel"] == "class_changed"]
+    names = set(_names(twin["a"]).values())
+    assert cc and all(x.split(" (crowd)")[0] in names and y.split(" (crowd)")[0] in names
+                      for x, y in (lab.removeprefix("class changed: ").split(" \u2192 ") for lab in cc))
+    assert all(re.search(r"(group )?IoU \d\.\d{3}|area [\d,]+ px", e["caption"]) for e in ex)
+    # only the explaining sections, so that they fill the screenshot
+    for sid in ("stats", "classes", "sizes", "vertices", "relations", "iou"):
+        text = text.replace(f'<section id="{sid}">' + _section(text, sid) + "</section>", "")
+    page = tmp_path / "explains.html"
+    page.write_text(text, encoding="utf-8")
+    arr = _screenshot(page, tmp_path, (1280, 4000))
+    _assert_our_page(arr)
+    # outlines (no bar charts left on this page): many pixels of both colours, spread over the page
+    for col in (rep.COLOR_A, rep.COLOR_B):
+        hit = _near(arr, _rgb(col), 30)
+        assert hit.sum() > 3000, col
+        bands = [hit[y:y + 500].sum() > 50 for y in range(300, 4000, 500)]
+        assert sum(bands) >= 5, (col, bands)
+    for rel, col in rep._REL_COLORS.items():                       # markers / swatches of every relation
+        assert _near(arr, _rgb(col), 12).sum() > 100, rel
+    assert _near(arr[:400], _rgb("#fff4e5"), 6).sum() > 20000      # the notice band, near the top
+    # content all the way down (a broken page would end early)
+    rows = [_n_colours(arr[y:y + 400]) for y in range(0, 4000, 400)]
+    assert min(rows) > 30, rows

@@ -7,6 +7,18 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ._args import positive_int
+
+
+def _count(text):
+    """argparse type: an integer >= 0."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
+    return v
 
 
 def _cli_run(args) -> int:
@@ -38,17 +50,20 @@ def _cli_run(args) -> int:
         return 2
     if args.images is not None and not Path(args.images).is_dir():
         raise InputError("not a directory (--images)", path=str(args.images))
+    if Path(args.output).is_dir():
+        raise InputError("is a directory (-o/--output names the .html file to write)", path=str(args.output))
     a = load(a_path)
     b = load(b_path, like=a)
     cmp = load_comparison(args.from_dir, a, b) if args.from_dir is not None else None
-    out = write_report(a, b, args.output, comparison=cmp, images_dir=args.images, top=args.top)
+    out = write_report(a, b, args.output, comparison=cmp, images_dir=args.images, top=args.top,
+                       examples=args.examples)
     if not getattr(args, "quiet", False):
         print(f"wrote {out}")
     return 0
 
 
 def add_cli(subparsers):
-    """Register ``cocodiff report A B -o report.html [--images DIR] [--top N] [--from OUT/]``.
+    """Register ``cocodiff report A B -o report.html [--images DIR] [--top N] [--examples N] [--from OUT/]``.
 
     Examples
     --------
@@ -62,7 +77,9 @@ def add_cli(subparsers):
         "report", help="self-contained HTML report of two annotation sets",
         description="Write one self-contained HTML file (inline CSS, embedded PNG plots; no network needed):\n"
                     "the statistics table, per-class counts, size buckets, vertices per instance, relations\n"
-                    "per class, IoU / Boundary IoU histograms and a gallery of the most changed images.\n"
+                    "per class and the class changes (\"dog \u2192 cat\"), IoU / Boundary IoU histograms and per class,\n"
+                    "examples per relation (cropped splits with their parts, merges, class changes, removed,\n"
+                    "added, matched) and a gallery of the most changed images (numbered markers + legend).\n"
                     "Uses matplotlib, a dependency (if it went missing: pip install cocodiff[report]).",
         epilog="examples:\n  cocodiff report instances_val2017.json sama_val.zip -o report.html --images val2017/\n"
                "  cocodiff compare a.json b.json -o out/ && cocodiff report --from out/ -o report.html",
@@ -71,8 +88,12 @@ def add_cli(subparsers):
     p.add_argument("b", nargs="?", help="other annotation file (B); with --from, defaults to the one compared")
     p.add_argument("-o", "--output", required=True, help="the .html file to write")
     p.add_argument("--images", metavar="DIR", default=None,
-                   help="folder of the image files (file_name); else outlines on blank canvases")
-    p.add_argument("--top", metavar="N", type=int, default=12, help="most changed images in the gallery (default 12)")
+                   help="folder of the image files (file_name, or its base name); default: none, outlines on "
+                        "blank canvases (the report says so when DIR holds none of the files)")
+    p.add_argument("--top", metavar="N", type=positive_int, default=12,
+                   help="most changed images in the gallery (default 12)")
+    p.add_argument("--examples", metavar="N", type=_count, default=6,
+                   help="examples per relation, cropped around the instances (default 6; 0: none)")
     p.add_argument("--from", dest="from_dir", metavar="OUT", default=None,
                    help="reuse a `cocodiff compare` output folder (matches.parquet + summary.json)")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help="print nothing on success")
