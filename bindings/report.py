@@ -1092,21 +1092,10 @@ def load_comparison(out_dir, a=None, b=None):
     >>> c.summary()["relations"]["matched"]   # doctest: +SKIP
     565
     """
-    import pyarrow.parquet as pq
+    from .matching import Comparison, read_output
 
-    from .errors import InputError
-    from .matching import Comparison
-
-    d = Path(out_dir)
-    pq_path, js_path = d / "matches.parquet", d / "summary.json"
-    for p in (pq_path, js_path):
-        if not p.is_file():
-            raise InputError("not found (expected the output folder of `cocodiff compare`)", path=str(p))
-    table = pq.ParquetFile(pq_path).read()  # not pq.read_table: its pyarrow.dataset import costs ~0.3 s
-    try:
-        summ = json.loads(js_path.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise InputError(f"not valid JSON ({e})", path=str(js_path)) from None
+    # checked to be one unit: a table from another run, or a truncated one, is one line, not a mix
+    table, summ = read_output(out_dir)
     meta = dict(summ.get("meta", {}))
     cats = {}
     for ds in (a, b):

@@ -439,3 +439,27 @@ def test_summary_records_absolute_inputs(small_pair, tmp_path, monkeypatch):
     assert meta["a_path"] == str(Path(small_pair["a"]).resolve())
     assert meta["inputs"]["a"]["size"] == Path(small_pair["a"]).stat().st_size
     assert meta["inputs"]["b"]["mtime_ns"] == Path(small_pair["b"]).stat().st_mtime_ns
+
+
+def test_report_from_a_mixed_or_truncated_folder_is_one_line(small_pair, tmp_path, capsys):
+    import shutil
+
+    from cocodiff.cli import main
+    one, two, mixed = tmp_path / "one", tmp_path / "two", tmp_path / "mixed"
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(one)])
+    assert main_ok(["-q", "compare", str(small_pair["a"]), str(small_pair["b"]), "-o", str(two), "--mode", "greedy",
+                    "--iou-threshold", "0.9"])
+    mixed.mkdir()
+    shutil.copy(one / "summary.json", mixed)
+    shutil.copy(two / "matches.parquet", mixed)
+    capsys.readouterr()
+    assert main(["report", "--from", str(mixed), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "matches.parquet" in err[0] and "not the table" in err[0], err
+    data = (one / "matches.parquet").read_bytes()
+    shutil.copy(one / "summary.json", mixed)
+    (mixed / "matches.parquet").write_bytes(data[: len(data) // 3])
+    assert main(["report", "--from", str(mixed), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "matches.parquet" in err[0], err
+    assert not (tmp_path / "r.html").exists()
