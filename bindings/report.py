@@ -804,6 +804,13 @@ def _draw_view(w, h, box, side, pix, layers, markers=()):
 
     x0, y0, x1, y1 = box
     bw, bh = max(x1 - x0, 1e-3), max(y1 - y0, 1e-3)
+    # an extreme aspect ratio (an image 1200 x 1) still gets a view at least 16 px across: the box
+    # grows around its centre on its short side
+    least = max(bw, bh) * 16.0 / side
+    if bh < least:
+        y0, y1, bh = y0 - (least - bh) / 2, y1 + (least - bh) / 2, least
+    if bw < least:
+        x0, x1, bw = x0 - (least - bw) / 2, x1 + (least - bw) / 2, least
     s = side / max(bw, bh)
     W, H = max(round(bw * s), 1), max(round(bh * s), 1)
     S = s * _SS
@@ -816,7 +823,8 @@ def _draw_view(w, h, box, side, pix, layers, markers=()):
         im = Image.new("RGB", (W * _SS, H * _SS), _BLANK)
     d = ImageDraw.Draw(im)
     if pix is None:
-        d.rectangle(((0 - x0) * S, (0 - y0) * S, (w - x0) * S - 1, (h - y0) * S - 1), outline=_BLANK_EDGE,
+        rx0, ry0 = (0 - x0) * S, (0 - y0) * S
+        d.rectangle((rx0, ry0, max((w - x0) * S - 1, rx0), max((h - y0) * S - 1, ry0)), outline=_BLANK_EDGE,
                     width=_SS)
     off = np.array([x0, y0])
     for rings, color, width in layers:

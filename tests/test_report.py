@@ -612,3 +612,21 @@ def test_headless_screenshot_twin_explains(twin, tmp_path):
     # content all the way down (a broken page would end early)
     rows = [_n_colours(arr[y:y + 400]) for y in range(0, 4000, 400)]
     assert min(rows) > 30, rows
+
+
+def test_report_on_images_of_extreme_aspect_ratio(tmp_path):
+    """An image 1200 x 1 (and 1 x 1500): the report is written (it was an internal error)."""
+    from cocodiff.cli import main
+    d = {"images": [{"id": 1, "width": 1200, "height": 1, "file_name": "x.jpg"},
+                    {"id": 2, "width": 1, "height": 1500, "file_name": "y.jpg"}],
+         "categories": [{"id": 1, "name": "person", "supercategory": "p"}],
+         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 10, "bbox": [0, 0, 10, 1],
+                          "segmentation": [[0, 0, 10, 0, 10, 1, 0, 1]]},
+                         {"id": 2, "image_id": 2, "category_id": 1, "iscrowd": 0, "area": 10, "bbox": [0, 0, 1, 10],
+                          "segmentation": [[0, 0, 1, 0, 1, 10, 0, 10]]}]}
+    (tmp_path / "a.json").write_text(json.dumps(d))
+    d["annotations"][0]["segmentation"] = [[0, 0, 12, 0, 12, 1, 0, 1]]
+    (tmp_path / "b.json").write_text(json.dumps(d))
+    assert main(["-q", "report", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "-o",
+                 str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 0
