@@ -21,6 +21,25 @@ def _count(text):
     return v
 
 
+def _warn_if_changed(meta, side, given):
+    """A warning when the input ``compare`` recorded has changed since (size or mtime): the report
+    would pair the table with other annotations than it was computed from."""
+    import logging
+    import os
+    info = (meta.get("inputs") or {}).get(side)
+    path = meta.get(f"{side}_path")
+    if given is not None or not info or not path:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return   # missing: loading it says so in one line
+    if st.st_size != info.get("size") or st.st_mtime_ns != info.get("mtime_ns"):
+        logging.getLogger("cocodiff").warning("%s has changed since the comparison was made (size or time "
+                                              "differs): run cocodiff compare again for a report that matches it",
+                                              path)
+
+
 def _cli_run(args) -> int:
     from ..loader import load
     from ..report import ReportDependencyError, _mpl, load_comparison, write_report
@@ -43,6 +62,8 @@ def _cli_run(args) -> int:
             meta = json.loads(js.read_text(encoding="utf-8")).get("meta", {})
         except (OSError, ValueError) as e:
             raise InputError(f"cannot read the compare summary ({e})", path=str(js)) from None
+        for side, given in (("a", a_path), ("b", b_path)):
+            _warn_if_changed(meta, side, given)
         a_path = a_path or meta.get("a_path")
         b_path = b_path or meta.get("b_path")
     if a_path is None or b_path is None:
