@@ -465,7 +465,8 @@ def test_report_from_a_mixed_or_truncated_folder_is_one_line(small_pair, tmp_pat
     assert not (tmp_path / "r.html").exists()
 
 
-def test_report_from_warns_when_an_input_changed(small_pair, tmp_path, capsys):
+def test_report_from_warns_when_an_input_changed(small_pair, tmp_path, caplog):
+    import logging
     import shutil
 
     from cocodiff.cli import main
@@ -474,10 +475,9 @@ def test_report_from_warns_when_an_input_changed(small_pair, tmp_path, capsys):
     shutil.copy(small_pair["b"], b)
     out = tmp_path / "out"
     assert main_ok(["-q", "compare", str(a), str(b), "-o", str(out)])
-    capsys.readouterr()
-    assert main(["report", "--from", str(out), "-o", str(tmp_path / "r1.html")]) == 0
-    assert "changed since" not in capsys.readouterr().err
-    a.write_bytes(a.read_bytes() + b"\n")
-    assert main(["report", "--from", str(out), "-o", str(tmp_path / "r2.html")]) == 0
-    err = capsys.readouterr().err
-    assert "changed since the comparison" in err and str(a) in err
+    with caplog.at_level(logging.WARNING, logger="cocodiff"):
+        assert main(["report", "--from", str(out), "-o", str(tmp_path / "r1.html")]) == 0
+        assert "changed since" not in caplog.text
+        a.write_bytes(a.read_bytes() + b"\n")
+        assert main(["report", "--from", str(out), "-o", str(tmp_path / "r2.html")]) == 0
+    assert "changed since the comparison" in caplog.text and str(a) in caplog.text
