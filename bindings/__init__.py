@@ -33,6 +33,7 @@ _LAZY = {
     "geometry": ("cocodiff.geometry", None),
     "compare": ("cocodiff.matching", "compare"),
     "score": ("cocodiff.score", "score"),
+    "evaluate": ("cocodiff.evaluation", "evaluate"),
     "mask": ("cocodiff.mask", None),
 }
 

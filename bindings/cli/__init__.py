@@ -29,7 +29,8 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("cocodiff")
 
 _COMMAND_MODULES = ["cocodiff.cli.stats", "cocodiff.cli.compare", "cocodiff.cli.fetch", "cocodiff.cli.synth",
-                    "cocodiff.cli.report", "cocodiff.cli.score", "cocodiff.cli.warmup", "cocodiff.cli.export"]
+                    "cocodiff.cli.report", "cocodiff.cli.score", "cocodiff.cli.warmup", "cocodiff.cli.export",
+                    "cocodiff.cli.eval"]
 
 
 class _Parser(argparse.ArgumentParser):
