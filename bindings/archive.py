@@ -8,9 +8,30 @@ a temporary directory inside the destination and moves each finished file into p
 :func:`os.replace`, so a refused or interrupted extraction leaves no half-written file under a
 final name. Actual bytes written are counted too, so an archive that lies about its sizes is
 stopped at the bound.
+
+One safety policy for compressed input
+--------------------------------------
+The bounds below are shared by :func:`safe_extract` and the loader's reading of ``.zip`` and
+``.json.gz`` inputs (:mod:`cocodiff.loader`), so both refuse the same archives:
+
+* :data:`MAX_RATIO` (100): a member of more than :data:`RATIO_MIN_BYTES` (1 MiB) uncompressed
+  may not inflate more than 100 times its compressed size -- and neither may the archive as a
+  whole (the members' declared sizes added up against their compressed sizes), so that many
+  small members cannot do what one large one may not. COCO JSON compresses 5-20x; deflate
+  bombs reach ~1000x. A gzip stream, whose size is known only once read, is checked while it
+  is decompressed: once past 1 MiB, the bytes out may not exceed 100 times the bytes in.
+* :data:`MAX_TOTAL_BYTES` (8 GiB): all members together, declared and as actually read.
+* :data:`MAX_MEMBER_BYTES` (4 GiB): one member (or gzip stream, or pipe) held in memory by
+  the loader.
+* :data:`MAX_MEMBERS` (100,000).
+
+Everything is checked on the declared sizes before a byte is decompressed, and again on the
+bytes as they stream out (a member may not yield more than it declares), never after they
+are held. :func:`check_declared` and :func:`read_limited` are the shared checks.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -26,7 +47,14 @@ __all__ = [
     "UnsafeArchiveError",
     "safe_extract",
     "check_member_name",
+    "check_declared",
+    "read_limited",
     "parse_size",
+    "MAX_RATIO",
+    "RATIO_MIN_BYTES",
+    "MAX_TOTAL_BYTES",
+    "MAX_MEMBER_BYTES",
+    "MAX_MEMBERS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_RATIO",
     "DEFAULT_MAX_MEMBERS",
@@ -34,15 +62,25 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Default bound on the total uncompressed size of an archive (8 GiB).
-DEFAULT_MAX_BYTES = 8 << 30
-#: Default bound on a member's compression ratio (uncompressed / compressed). COCO JSON
-#: compresses about 5-10x; deflate bombs reach ~1000x.
-DEFAULT_MAX_RATIO = 200.0
-#: Members smaller than this are not subject to the ratio bound (a tiny file cannot be a bomb).
-RATIO_MIN_SIZE = 1 << 20
-#: Default bound on the number of members.
-DEFAULT_MAX_MEMBERS = 100_000
+# ---- the one safety policy for compressed input (see the module docstring)
+#: Bound on the compression ratio (uncompressed / compressed) of a member, of a whole archive
+#: and of a gzip stream. COCO JSON compresses about 5-20x; deflate bombs reach ~1000x.
+MAX_RATIO = 100
+#: A member (or archive, or stream) of at most this many uncompressed bytes is exempt from the
+#: ratio bound (a tiny file cannot be a bomb).
+RATIO_MIN_BYTES = 1 << 20
+#: Bound on the total uncompressed size of an archive (8 GiB), declared and as read.
+MAX_TOTAL_BYTES = 8 << 30
+#: Bound on one member, gzip stream or pipe the loader holds in memory (4 GiB).
+MAX_MEMBER_BYTES = 4 << 30
+#: Bound on the number of members.
+MAX_MEMBERS = 100_000
+
+#: :func:`safe_extract`'s defaults: the policy above.
+DEFAULT_MAX_BYTES = MAX_TOTAL_BYTES
+DEFAULT_MAX_RATIO = MAX_RATIO
+DEFAULT_MAX_MEMBERS = MAX_MEMBERS
+RATIO_MIN_SIZE = RATIO_MIN_BYTES   # the older name
 
 _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -136,6 +174,97 @@ def parse_size(text: str | int) -> int:
     return int(float(m.group(1)) * mult)
 
 
+def check_declared(infos, fail, *, max_total: int = MAX_TOTAL_BYTES, max_ratio: float = MAX_RATIO,
+                   ratio_min: int = RATIO_MIN_BYTES, max_member: int | None = None) -> int:
+    """The policy on the declared sizes of zip members, before anything is decompressed.
+
+    Refuses a member larger than ``max_member`` (when given), a member over ``ratio_min``
+    bytes inflating more than ``max_ratio`` times, members declaring more than ``max_total``
+    bytes in all, or members that inflate more than ``max_ratio`` times in all (once over
+    ``ratio_min``): calls ``fail(reason, info)`` (which must raise) with the member at which
+    the bound is crossed. Returns the declared total.
+
+    Examples
+    --------
+    >>> i = zipfile.ZipInfo("a.json"); i.file_size, i.compress_size = 300 << 20, 1 << 20
+    >>> def fail(reason, info): raise ValueError(f"{info.filename}: {reason}")
+    >>> check_declared([i], fail)
+    Traceback (most recent call last):
+    ...
+    ValueError: a.json: compression ratio 300:1 exceeds the bound of 100:1 (zip bomb?)
+    """
+    total = 0
+    packed = 0
+    for info in infos:
+        size = info.file_size
+        if max_member is not None and size > max_member:
+            fail(f"declares {size} bytes uncompressed, over the {max_member} byte limit", info)
+        if size > ratio_min and size > max_ratio * max(info.compress_size, 1):
+            fail(f"compression ratio {size / max(info.compress_size, 1):.0f}:1 exceeds the bound of "
+                 f"{max_ratio:g}:1 (zip bomb?)", info)
+        total += size
+        packed += info.compress_size
+        if total > max_total:
+            fail(f"members declare {total} bytes uncompressed in all, over the bound of {max_total} bytes", info)
+        if total > ratio_min and total > max_ratio * max(packed, 1):
+            fail(f"compression ratio {total / max(packed, 1):.0f}:1 of the members in all exceeds the bound of "
+                 f"{max_ratio:g}:1 (zip bomb?)", info)
+    return total
+
+
+class _Counting(io.RawIOBase):
+    """A binary file's reads, counted (the compressed bytes a decompressor consumed)."""
+
+    def __init__(self, f):
+        self.f = f
+        self.n = 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        k = self.f.readinto(b)
+        self.n += k or 0
+        return k
+
+
+def read_limited(f, name: str, limit: int, *, packed=None, max_ratio: float = MAX_RATIO,
+                 ratio_min: int = RATIO_MIN_BYTES, stop=None, chunk: int = 1 << 20) -> bytearray:
+    """Read the binary stream ``f`` to its end in chunks, refusing it (an :class:`InputError`
+    naming ``name``) as soon as it yields more than ``limit`` bytes -- before they are held.
+
+    ``packed``: a callable giving the compressed bytes consumed so far (a decompressing
+    stream): once past ``ratio_min`` bytes out, more than ``max_ratio`` times that is refused.
+    ``stop``: a callable given the bytes so far and the new chunk's offset, returning True to
+    stop reading there (the bytes cannot be what the caller wants: it reports why).
+
+    Examples
+    --------
+    >>> read_limited(io.BytesIO(b"12345"), "x", 5)
+    bytearray(b'12345')
+    >>> read_limited(io.BytesIO(b"123456"), "x", 5)
+    Traceback (most recent call last):
+    ...
+    cocodiff.errors.InputError: x: uncompressed data exceeds the 5 byte limit; refused
+    """
+    out = bytearray()
+    while True:
+        b = f.read(chunk)
+        if not b:
+            return out
+        n0 = len(out)
+        if n0 + len(b) > limit:
+            raise InputError(f"uncompressed data exceeds the {limit} byte limit; refused", name)
+        out += b
+        if packed is not None and len(out) > ratio_min:
+            k = max(int(packed()), 1)
+            if len(out) > max_ratio * k:
+                raise InputError(f"compression ratio over {max_ratio:g}:1 ({len(out)} bytes from the first {k} "
+                                 f"compressed ones); refused as a likely decompression bomb", name)
+        if stop is not None and stop(out, n0):
+            return out
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -152,8 +281,9 @@ def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
     All members are checked before anything is written: a member name with a ``..``
     component, an absolute path, a drive letter or a NUL byte; a symbolic link or special
     file; more than ``max_members`` members; a declared total uncompressed size above
-    ``max_bytes``; or a member over 1 MiB whose compression ratio exceeds ``max_ratio``
-    refuses the whole archive. While extracting, actual bytes are counted against the same
+    ``max_bytes``; or a member over 1 MiB, or the members in all, with a compression ratio
+    above ``max_ratio`` (:func:`check_declared`: the policy the loader applies too) refuses
+    the whole archive. While extracting, actual bytes are counted against the same
     bound. Files are written into a temporary directory inside ``dest``, fsynced, then moved
     to their final names with :func:`os.replace`; on any error the temporary directory is
     removed and no file appears under a final name. Existing files with the same names are
@@ -168,8 +298,9 @@ def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
         Destination directory (created if missing).
     max_bytes : int, default 8 GiB
         Bound on the total uncompressed size.
-    max_ratio : float, default 200
-        Bound on a member's ``file_size / compress_size`` (members under 1 MiB are exempt).
+    max_ratio : float, default 100
+        Bound on ``file_size / compress_size`` of a member and of all members together
+        (under 1 MiB uncompressed: exempt).
     max_members : int, default 100000
         Bound on the number of members.
 
@@ -201,7 +332,6 @@ def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
         if len(infos) > max_members:
             raise UnsafeArchiveError(f"{len(infos)} members (bound {max_members})", zip_path)
         plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-        declared = 0
         seen: set[str] = set()
         for info in infos:
             try:
@@ -222,18 +352,15 @@ def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
             if key in seen:
                 raise UnsafeArchiveError("duplicate member name", zip_path, info.filename)
             seen.add(key)
-            declared += info.file_size
-            if declared > max_bytes:
-                raise UnsafeArchiveError(
-                    f"total uncompressed size exceeds the bound of {max_bytes} bytes "
-                    "(raise it with --max-extract-bytes / max_bytes)", zip_path, info.filename)
-            if info.file_size > RATIO_MIN_SIZE:
-                ratio = info.file_size / max(info.compress_size, 1)
-                if ratio > max_ratio:
-                    raise UnsafeArchiveError(
-                        f"compression ratio {ratio:.0f}:1 exceeds the bound of {max_ratio:g}:1 "
-                        "(zip bomb?)", zip_path, info.filename)
             plan.append((info, rel))
+
+        def refuse(reason, info):
+            if "in all" in reason and "ratio" not in reason:
+                reason += " (raise it with --max-extract-bytes / max_bytes)"
+            raise UnsafeArchiveError(reason, zip_path, info.filename)
+
+        check_declared([i for i, _ in plan], refuse, max_total=max_bytes, max_ratio=max_ratio,
+                       ratio_min=RATIO_MIN_BYTES)
 
         tmp = Path(tempfile.mkdtemp(prefix=".cocodiff-extract-", dir=dest))
         try:

@@ -16,14 +16,22 @@ naming both files. Annotation ids must be unique over all files; a duplicate is 
 the files. ``Dataset.source`` is each instance's index into ``Dataset.sources`` (the file names,
 ``archive.zip:member.json`` for zip members).
 
-Zip safety
-----------
-A zip is refused when any member name is absolute or contains a ``..`` component. A member is
-refused when its declared uncompressed size exceeds :data:`MAX_MEMBER_BYTES` (4 GiB), or when it
-is larger than :data:`RATIO_MIN_BYTES` (256 MiB) and more than :data:`MAX_RATIO` (100) times its
-compressed size (JSON seldom compresses beyond 20x). Members are read with a cap of their declared
-size, so a member that inflates past its header is refused as well. ``.json.gz`` files are read
-with the same :data:`MAX_MEMBER_BYTES` cap.
+Zip, gzip and stream safety
+---------------------------
+One policy, shared with :func:`cocodiff.archive.safe_extract` (its constants live in
+:mod:`cocodiff.archive` and are re-exported here). A zip is refused when any member name is
+unsafe (absolute, a ``..`` component, a drive letter, a NUL byte). Before a byte is
+decompressed, on the declared sizes of the ``*.json`` members: a member over
+:data:`MAX_MEMBER_BYTES` (4 GiB); a member over :data:`RATIO_MIN_BYTES` (1 MiB) more than
+:data:`MAX_RATIO` (100) times its compressed size (JSON seldom compresses beyond 20x); members
+over :data:`MAX_TOTAL_BYTES` (8 GiB) in all, or more than 100 times their compressed sizes in
+all. Members are then streamed under those caps (never more than declared, nor over the total).
+A ``.json.gz`` file is streamed too: refused once past :data:`MAX_MEMBER_BYTES`, or once past
+1 MiB out when the bytes out exceed 100 times the compressed bytes read -- checked chunk by
+chunk, before the bytes are held. A file that is not a regular file (a pipe, ``<(zcat ...)``,
+a character device) is read as a stream under the :data:`MAX_MEMBER_BYTES` cap, stopping at the
+first byte no JSON text holds (a control byte: ``/dev/zero`` stops at once), or after 64 MiB of
+nothing but whitespace; a block device is refused.
 
 Decoding
 --------
@@ -36,13 +44,15 @@ exactly (Clinger's fast path, then Eisel-Lemire; the rare remainder with Python'
 rounded ``float``), so every double equals ``json.load``'s bit for bit. The scanner accepts only
 a conservative subset of JSON and bails out (logged at debug level) on anything else -- an
 escaped or non-ASCII key, a ``\\u`` escape or non-ASCII byte in an annotation string, a float or
-a > 18-digit number where an integer belongs, a duplicate key, a missing required key, a
-non-number coordinate, deep nesting, malformed JSON... A file of at least twice
-:data:`SCAN_PART_MIN_BYTES` is scanned in parts on the thread pool when more than one thread is
+a > 18-digit number where an integer belongs, a duplicate key (or an escaped one) anywhere,
+a missing required key, a non-number coordinate, deep nesting, malformed JSON... A file of at
+least twice :data:`SCAN_PART_MIN_BYTES` is scanned in parts on the thread pool when more than one thread is
 allowed (see :func:`_scan`); the result is the one-pass result, bit for bit.
 
-Slow path (the validator, used whenever the scanner bails): msgspec decodes into typed Structs
-(GC off) with every ``segmentation`` kept as raw JSON text (``msgspec.Raw``); one Numba pass
+Slow path (the validator, used whenever the scanner bails): one Numba pass
+(:func:`cocodiff.engine.jsonscan.check_structure`) refuses a repeated key or too deep nesting
+anywhere (msgspec would keep the last of two values, and recurse); then msgspec decodes into
+typed Structs (GC off) with every ``segmentation`` kept as raw JSON text (``msgspec.Raw``); one Numba pass
 (:func:`cocodiff.engine.ragged.parse_polygons`) turns the polygon lists into flat float64
 coordinates; RLE objects are decoded per instance. When the typed decode fails, the file is
 decoded untyped (``json``, which also reads NaN/Infinity) and walked to name the first bad
@@ -62,7 +72,12 @@ Errors (:class:`~cocodiff.errors.InputError`, naming the file, the annotation/im
 and the field):
 
 * missing or unreadable file, empty file, malformed JSON (line, column and byte offset), text that
-  is not UTF-8, nesting too deep for the JSON reader;
+  is not UTF-8;
+* a key repeated in one object, anywhere in the file (JSON readers keep only one of the
+  values, silently): named with where it is -- the top-level object, or the annotation / image /
+  category (its id) and the path of the key inside it (e.g. ``segmentation.counts``);
+* JSON nested more than :data:`MAX_NESTING` (128) levels deep (the top-level object or list is
+  level 1), named like a repeated key;
 * wrong top-level type; a missing or non-list ``images`` / ``annotations`` / ``categories``;
   a results list without ``like=``;
 * a missing required key (image ``id``/``width``/``height``; category ``id``; annotation ``id``,
@@ -71,7 +86,10 @@ and the field):
 * a segmentation that is neither polygons (a list of rings, each a flat list of numbers) nor RLE
   (an object with ``size`` [h, w] and ``counts``, a list of ints or a compressed string);
   an empty segmentation list; a ring with an odd number of numbers; a non-finite coordinate
-  (NaN, Infinity); a coordinate with ``|x| > 1e7`` (:data:`MAX_ABS_COORD`);
+  (NaN, Infinity); a coordinate with ``|x| > 1e7`` (:data:`MAX_ABS_COORD`); a ring that would
+  cross pixel-column boundaries more than ``2 * points + min(8 * (h * w + 1), 2**24)`` times
+  when rasterised (:data:`MAX_RING_CROSSINGS`: a ring folding back over itself, e.g. a zigzag
+  of millions of points across the image, whose rasterisation would need gigabytes);
 * RLE: ``size`` other than the image's ``[height, width]``; negative counts or counts past
   2**32 - 1; counts that do not sum to ``h * w``; a compressed string with a character outside
   ``'0'..'o'`` or ending inside a value;
@@ -97,6 +115,7 @@ import json
 import logging
 import os
 import re
+import stat
 import zipfile
 import zlib
 from itertools import chain, compress, repeat
@@ -106,13 +125,15 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from . import archive as _archive
+from .archive import MAX_MEMBER_BYTES, MAX_MEMBERS, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_MIN_BYTES
 from .dataset import KIND_POLYGON, KIND_RLE_LIST, KIND_RLE_STRING, Dataset
 from ._io import sigint_deferred
 from ._threads import run_jobs
 from .errors import InputError, Warnings
 
-__all__ = ["load", "load_pair", "MAX_MEMBER_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES", "MAX_ABS_COORD",
-           "PAIR_CONCURRENT_MAX_BYTES"]
+__all__ = ["load", "load_pair", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO", "RATIO_MIN_BYTES",
+           "MAX_ABS_COORD", "MAX_NESTING", "MAX_RING_CROSSINGS", "PAIR_CONCURRENT_MAX_BYTES"]
 
 #: :func:`load_pair` reads the two inputs at the same time only when their files add up to at
 #: most this many bytes (parsing needs a few times the file size in memory, twice at once).
@@ -120,11 +141,13 @@ PAIR_CONCURRENT_MAX_BYTES = 512 << 20
 
 log = logging.getLogger(__name__)
 
-MAX_MEMBER_BYTES = 4 << 30
-MAX_RATIO = 100
-RATIO_MIN_BYTES = 256 << 20
 MAX_ABS_COORD = 1e7
 _UINT32_MAX = 4294967295
+#: deepest nesting of JSON containers an input may have (the top-level object or list is level 1)
+MAX_NESTING = 128
+#: a polygon ring may cross pixel-column boundaries at most 2 per point plus min(8 * (h*w + 1),
+#: this) times (its rasterisation holds 24 bytes per crossing): see ``ring_crossings_over``
+MAX_RING_CROSSINGS = 1 << 24
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,11 +203,17 @@ _DEC_RLE = msgspec.json.Decoder(_RLE)
 
 # --------------------------------------------------------------------------------------------
 # reading bytes
-def _read_capped(f, cap: int, name: str) -> bytes:
-    data = f.read(cap + 1)
-    if len(data) > cap:
-        raise InputError(f"uncompressed data exceeds the {cap} byte limit; refused", name)
-    return data
+#: a stream (a pipe, a device) whose first this-many bytes hold no JSON value is refused
+_STREAM_WS_MAX = 64 << 20
+_NOT_JSON = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")   # control bytes: never in JSON text
+
+
+def _stream_stop(out: bytearray, n0: int) -> bool:
+    """For a stream of unknown size: stop at a byte no JSON text holds (the decoder then
+    names it), or when the first :data:`_STREAM_WS_MAX` bytes are all whitespace."""
+    if _NOT_JSON.search(out, n0):
+        return True
+    return len(out) >= _STREAM_WS_MAX and not bytes(out[:_STREAM_WS_MAX]).strip()
 
 
 def _read_plain(p: Path) -> np.ndarray:
@@ -192,12 +221,40 @@ def _read_plain(p: Path) -> np.ndarray:
     offers them, so reading a big file costs a fraction of the page faults of a ``bytes``."""
     with open(p, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        buf = np.empty(size, np.uint8)
+        try:
+            buf = np.empty(size, np.uint8)
+        except MemoryError:
+            raise InputError(f"file of {size} bytes does not fit in memory", str(p)) from None
         got = f.readinto(buf)
         if got != size or f.read(1):   # the file changed while we read it: take what is there now
             f.seek(0)
-            return np.frombuffer(f.read(), np.uint8)
+            data = _archive.read_limited(f, str(p), max(size, MAX_MEMBER_BYTES))
+            return np.frombuffer(data, np.uint8)
     return buf
+
+
+def _read_stream(p: Path) -> np.ndarray:
+    """A file that is not a regular file (a pipe, a device): read as a stream under the
+    :data:`MAX_MEMBER_BYTES` cap, stopping at the first byte that cannot be JSON."""
+    with open(p, "rb") as f:
+        data = _archive.read_limited(f, str(p), MAX_MEMBER_BYTES, stop=_stream_stop)
+    return np.frombuffer(data, np.uint8)
+
+
+def _read_gzip(p: Path) -> bytearray:
+    """A ``.gz`` file's bytes, streamed under the shared policy: at most
+    :data:`MAX_MEMBER_BYTES`, and at most :data:`MAX_RATIO` times the compressed bytes read."""
+    with open(p, "rb") as raw:
+        counted = _archive._Counting(raw)
+        with gzip.GzipFile(fileobj=counted, mode="rb") as f:
+            try:
+                st = os.fstat(raw.fileno())
+                regular = stat.S_ISREG(st.st_mode)
+            except OSError:
+                regular = True
+            return _archive.read_limited(f, str(p), MAX_MEMBER_BYTES, packed=lambda: counted.n,
+                                         max_ratio=MAX_RATIO, ratio_min=RATIO_MIN_BYTES,
+                                         stop=None if regular else _stream_stop)
 
 
 def _read_zip(path: str) -> list[tuple[str, bytes]]:
@@ -208,31 +265,36 @@ def _read_zip(path: str) -> list[tuple[str, bytes]]:
     out = []
     with zf:
         infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise InputError(f"{len(infos)} members, over the bound of {MAX_MEMBERS}; zip refused", path)
         for info in infos:
-            nm = info.filename.replace("\\", "/")
-            parts = nm.split("/")
-            if nm.startswith("/") or re.match(r"^[A-Za-z]:", nm) or ".." in parts:
-                raise InputError(f"unsafe member path {info.filename!r} (absolute or '..'); zip refused",
-                                 path)
+            try:
+                _archive.check_member_name(info.filename)
+            except ValueError as e:
+                raise InputError(f"unsafe member path {info.filename!r} ({e}); zip refused", path) from None
         members = sorted(
             (i for i in infos if not i.is_dir() and i.filename.lower().endswith(".json")
              and not i.filename.startswith("__MACOSX/") and not os.path.basename(i.filename).startswith("._")),
             key=lambda i: i.filename)
         if not members:
             raise InputError("zip holds no *.json member", path)
+
+        def refuse(reason, info):   # a bound crossed by the members in all names the zip
+            reason = reason.replace(" (zip bomb?)", "; refused as a likely zip bomb")
+            raise InputError(reason + ("" if "refused" in reason else "; refused"),
+                             path if "in all" in reason else f"{path}:{info.filename}")
+
+        _archive.check_declared(members, refuse, max_total=MAX_TOTAL_BYTES, max_ratio=MAX_RATIO,
+                                ratio_min=RATIO_MIN_BYTES, max_member=MAX_MEMBER_BYTES)
+        total = 0
         for info in members:
             name = f"{path}:{info.filename}"
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise InputError(f"member declares {info.file_size} bytes uncompressed, over the "
-                                 f"{MAX_MEMBER_BYTES} byte limit; refused", name)
-            if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise InputError(f"member compression ratio {info.file_size / max(info.compress_size, 1):.0f}x "
-                                 f"exceeds {MAX_RATIO}x; refused as a likely zip bomb", name)
             try:
-                with zf.open(info) as f:
-                    data = _read_capped(f, info.file_size, name)
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                with zf.open(info) as f:   # at most what it declares (checked above), and in all
+                    data = _archive.read_limited(f, name, min(info.file_size, MAX_TOTAL_BYTES - total))
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
                 raise InputError(f"cannot read zip member ({e})", name) from None
+            total += len(data)
             out.append((name, data))
     return out
 
@@ -250,15 +312,21 @@ def _read_one(path: str) -> list[tuple[str, bytes]]:
             return out
         if not p.exists():
             raise InputError("no such file", path)
+        mode = os.stat(p).st_mode
+        if stat.S_ISBLK(mode):
+            raise InputError("a block device, not a file; refused", path)
         low = p.name.lower()
         if low.endswith(".zip"):
+            if not stat.S_ISREG(mode):
+                raise InputError("a zip input must be a regular file (not a pipe or a device)", path)
             return _read_zip(str(p))
         if low.endswith(".gz"):
             try:
-                with gzip.open(p, "rb") as f:
-                    return [(str(p), _read_capped(f, MAX_MEMBER_BYTES, str(p)))]
+                return [(str(p), _read_gzip(p))]
             except (gzip.BadGzipFile, EOFError, zlib.error) as e:
                 raise InputError(f"not a valid gzip file ({e})", path) from None
+        if not stat.S_ISREG(mode):
+            return [(str(p), _read_stream(p))]
         return [(str(p), _read_plain(p))]
     except InputError:
         raise
@@ -417,6 +485,63 @@ def _explain(obj, name: str, results: bool) -> None:
             _check_seg(a["segmentation"], aid, name)
 
 
+_SECTION_KIND = {b"annotations": "annotation", b"images": "image", b"categories": "category"}
+
+
+def _key_text(raw: bytes) -> str:
+    """A key's raw JSON bytes as text (escapes decoded), shortened for a message."""
+    try:
+        k = json.loads(b'"' + raw + b'"')
+    except ValueError:
+        k = raw.decode("utf-8", "replace")
+    return k if len(k) <= 60 else k[:57] + "..."
+
+
+def _json_path(parts) -> str:
+    out = ""
+    for q in parts:
+        out += f"[{q}]" if isinstance(q, int) else ("." if out else "") + _key_text(q)
+    return out
+
+
+def _check_structure(data, name: str, results: bool) -> None:
+    """Raise an InputError for a key repeated in one object or nesting deeper than
+    :data:`MAX_NESTING`, anywhere in the document, naming where (the slow path's first step;
+    the scanner bails on both). Malformed JSON is left to the decoder to report."""
+    from .engine.jsonscan import check_structure
+    r = check_structure(np.frombuffer(data, np.uint8), results, MAX_NESTING)
+    if r.status not in (1, 2):
+        return
+    path = list(r.path)
+    if r.status == 1:
+        reason = f"duplicate key {_key_text(r.key)!r} (a key may appear only once in an object)"
+        if not results and not path:
+            raise InputError(reason.replace("(a key", "in the top-level object (a key"), name)
+        path.append(r.key)
+    else:
+        reason = f"JSON nested too deeply (more than {MAX_NESTING} levels; byte {r.pos})"
+    ann_id = None
+    kind = "annotation"
+    if results:
+        if path and isinstance(path[0], int):
+            ann_id, path = f"#{path[0] + 1}", path[1:]
+    elif len(path) >= 2 and path[0] in _SECTION_KIND and isinstance(path[1], int):
+        kind = _SECTION_KIND[path[0]]
+        if r.id_pos >= 0:
+            m = re.match(rb"-?\d{1,19}(?![\d.eE])", bytes(data[r.id_pos:r.id_pos + 24]))
+            ann_id = int(m.group()) if m else None
+        if ann_id is None:
+            path = [path[0] + f"[{path[1]}]".encode()] + path[2:]
+            kind = "annotation"
+        else:
+            path = path[2:]
+    if r.status == 2 and len(path) > 6:
+        field = _json_path(path[:6]) + "..."
+    else:
+        field = _json_path(path) if path else None
+    raise InputError(reason, name, ann_id, field, kind=kind)
+
+
 def _validation_failed(data, name: str, err: Exception, results: bool):
     try:
         obj = json.loads(bytes(data))
@@ -539,6 +664,7 @@ def _decode(data, name: str, has_like: bool):
         part = _decode_fast(data, name, results)
         if part is not None:
             return part
+    _check_structure(data, name, results)
     gc_was = gc.isenabled()
     gc.disable()
     try:
@@ -1050,18 +1176,24 @@ def _build(parts, names, like, strict, path_label, datas) -> Dataset:
                          f"[{ih[j]}, {iw[j]}]", names[src[j]], ann_id[j], "segmentation.size")
     rle_h = rle_h.astype(np.int32)   # equal to image sizes now: they fit
     rle_w = rle_w.astype(np.int32)
+    # a ring doubling back over itself (a zigzag across the image) would need gigabytes of
+    # crossing points to rasterise: refused here, its size measured against the image's
+    from .engine.ragged import ring_crossings_over
+    i, k, rb, allowed = ring_crossings_over(xy, ring_offsets, inst_ring_offsets, is_poly, ih, iw,
+                                            MAX_RING_CROSSINGS)
+    if i >= 0:
+        npts = int(ring_offsets[inst_ring_offsets[i] + k + 1] - ring_offsets[inst_ring_offsets[i] + k])
+        raise InputError(f"polygon ring of {npts} points would cross pixel columns up to {rb} times on its "
+                         f"{iw[i]}x{ih[i]} image, over the bound of {allowed} (a ring folding back over "
+                         f"itself); refused", names[src[i]], ann_id[i], f"segmentation[{k}]")
     bad = is_rle & (seg_sum != (ih * iw).astype(np.uint64))
     if bad.any():
         j = _first(bad)
         raise InputError(f"RLE counts sum to {seg_sum[j]}, expected height*width = {ih[j] * iw[j]}",
                          names[src[j]], ann_id[j], "segmentation.counts")
-    if results:  # loadRes: an RLE result's area is its pixel count
-        pos = np.arange(counts_s.shape[0], dtype=np.int64)
-        seg_of = np.searchsorted(co_s, pos, side="right") - 1
-        odd_c = np.where((pos - co_s[seg_of]) % 2 == 1, counts_s, 0).astype(np.uint64)
-        oc = np.zeros(counts_s.shape[0] + 1, np.uint64)
-        np.cumsum(odd_c, out=oc[1:])
-        px = oc[co_s[1:]] - oc[co_s[:-1]]
+    if results:  # loadRes: an RLE result's area is its pixel count (one pass over the counts)
+        from .engine.rle import rle_area_batch
+        px = rle_area_batch(np.ascontiguousarray(counts_s, dtype=np.uint32), np.ascontiguousarray(co_s, dtype=np.int64))
         area = np.where(is_rle, px.astype(np.float64), area)
 
     tick("return Dataset")
@@ -1282,7 +1414,9 @@ def _load_uncached(path, like, strict) -> Dataset:
             names.append(name)
             # kept for precise error messages only (nothing decoded refers to the bytes): a big
             # file is read again should one be needed, its bytes are not held through the build
-            datas.append(data if len(data) <= KEEP_BYTES_MAX else _Reread(source, name))
+            # (a pipe cannot be read again: its bytes are kept)
+            keep = len(data) <= KEEP_BYTES_MAX or not (os.path.isfile(source) or os.path.isdir(source))
+            datas.append(data if keep else _Reread(source, name))
             files[k] = data = None
         files = None
         return _build(parts, names, like, strict, label, datas)

@@ -234,7 +234,8 @@ def _rasterize_both(ra, rows_a, rb, rows_b, nt, params):
     def bounds(ch):
         r, rows, lo, hi, lv, bv, _ = ch
         xy, ro, iro, co, kind, w = r.args[0], r.args[1], r.args[2], r.args[4], r.args[5], r.args[7]
-        bv[lo:hi] = instance_bounds(xy, ro, iro, co, kind, w, rows[lo:hi])[0]
+        # with the heights: a polygon's bound is capped at h * w + 1 runs
+        bv[lo:hi] = instance_bounds(xy, ro, iro, co, kind, w, rows[lo:hi], r.args[6])[0]
 
     _run_jobs(nt, bounds, chunks)
     cb = np.zeros(na + nb + 1, np.int64)

@@ -18,6 +18,13 @@ would: numbers are converted with the exact fast path (Clinger: mantissa <= 2**5
 else with the Eisel-Lemire algorithm (128-bit powers of five), and the rare numbers neither
 decides are returned as *slow* byte spans for the caller to convert with Python's ``float``.
 
+No file with a key repeated in one object is ever accepted: a known annotation field twice,
+an unknown annotation or RLE key twice (compared by bytes), a top-level key twice (across the
+parts of a file scanned in parts too), any key twice in an object inside a skipped value or
+the ``images`` / ``categories`` sections (compared by hash; an escaped key there is a bail)
+all bail. The slow path then runs :func:`check_structure`, which names the repeated key (or
+nesting deeper than :data:`MAX_NESTING`) exactly, for the decoders keep one value silently.
+
 Segmentation kinds (``seg_kind``): :data:`SEG_POLYGON`, :data:`SEG_RLE_STRING`,
 :data:`SEG_RLE_LIST`, :data:`SEG_NULL` (results files only: no segmentation, or ``null``).
 
@@ -37,7 +44,8 @@ from ._intrinsics import as_float as _as_float, load8 as _load8, ptr as _ptr
 from ._jit import serial
 
 __all__ = ["scan_coco", "scan_part", "scan_tail", "split_points", "concat_scans", "coords_capacity", "parse_float",
-           "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL", "MAX_DEPTH", "BAIL_REASONS"]
+           "SEG_POLYGON", "SEG_RLE_STRING", "SEG_RLE_LIST", "SEG_NULL", "MAX_DEPTH", "BAIL_REASONS",
+           "MAX_NESTING", "check_structure", "StructureCheck"]
 
 SEG_POLYGON = 0
 SEG_RLE_STRING = 1
@@ -434,19 +442,50 @@ def _is_null(buf, p, end):
     return p + 4 <= end and buf[p] == 110 and buf[p + 1] == 117 and buf[p + 2] == 108 and buf[p + 3] == 108
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+#: keys of the objects open inside one skipped value whose hashes :func:`_skip_value` keeps (more:
+#: a bail, the slow path checks the file)
+_KEY_CAP = 256
+
+
 @serial(inline="always")
-def _skip_member_key(buf, p, end, strict):
-    """An object member's ``"key":`` at ``p`` (any string :func:`_skip_string` takes): the
-    position after the colon, or -1."""
+def _member_key_hash(buf, p, end, strict):
+    """An object member's ``"key":`` at ``p``: (position after the colon or -1, FNV-1a hash of
+    the key's bytes). Any escape in a key is a bail (-1): equal keys are then equal bytes.
+    strict: printable ASCII only; else any other byte."""
+    h = _FNV_OFFSET
     if p >= end or buf[p] != 34:
-        return -1
-    p = _skip_string(buf, p, end, strict)
-    if p < 0:
-        return -1
-    p = _ws(buf, p, end)
+        return -1, h
+    p += 1
+    while True:
+        if p >= end:
+            return -1, h
+        c = buf[p]
+        if c == 34:
+            break
+        if c == 92 or (strict and (c < 32 or c >= 128)):
+            return -1, h
+        h = (h ^ np.uint64(c)) * _FNV_PRIME
+        p += 1
+    p = _ws(buf, p + 1, end)
     if p >= end or buf[p] != 58:
+        return -1, h
+    return p + 1, h
+
+
+@serial(inline="always")
+def _new_key(ks, depth, nk, h):
+    """Record key hash ``h`` of the object open at level ``depth - 1`` (``ks``: per-level bases,
+    then the hashes): the new key count, or -1 for a repeat (or a hash collision) or no room."""
+    lo = np.int64(ks[depth - 1])
+    for j in range(lo, nk):
+        if ks[MAX_DEPTH + j] == h:
+            return -1
+    if nk >= _KEY_CAP:
         return -1
-    return p + 1
+    ks[MAX_DEPTH + nk] = h
+    return nk + 1
 
 
 @serial
@@ -455,8 +494,163 @@ def _skip_value(buf, p, end, strict):
 
     strict: validate everything (grammar, strings as in :func:`_skip_string`); else only track
     strings and brackets (the caller validates the span some other way). The open containers
-    are a bit stack (bit k set: level k is an object), at most :data:`MAX_DEPTH` deep."""
+    are a bit stack (bit k set: level k is an object), at most :data:`MAX_DEPTH` deep. A value
+    holding an object is handed to :func:`_skip_value_keys` (from its start), which also
+    checks the objects' keys; scalars and lists of them (most skipped values) need no scratch."""
+    p = _ws(buf, p, end)
+    p_start = p
     depth = 0
+    while True:
+        p = _ws(buf, p, end)
+        if p >= end:
+            return -1
+        c = buf[p]
+        # ---- a value
+        if c == 123:
+            return _skip_value_keys(buf, p_start, end, strict)
+        if c == 91:
+            if depth >= MAX_DEPTH:
+                return -1
+            depth += 1
+            p = _ws(buf, p + 1, end)
+            if p >= end:
+                return -1
+            if buf[p] == 93:
+                depth -= 1
+                p += 1
+            else:
+                continue
+        elif c == 34:
+            p = _skip_string(buf, p, end, strict)
+            if p < 0:
+                return -1
+        elif c == 116 or c == 102 or c == 110:
+            if c == 116:
+                ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
+                p += 4
+            elif c == 110:
+                ok = _is_null(buf, p, end)
+                p += 4
+            else:
+                ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
+                      and buf[p + 4] == 101)
+                p += 5
+            if not ok:
+                return -1
+        elif strict:
+            _, q, code = _num(buf, p, end)
+            if code == 2:
+                return -1
+            p = q
+        else:
+            while p < end:
+                c2 = buf[p]
+                if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
+                    break
+                p += 1
+        # ---- after a value (only lists are open): close them or move to the next element
+        while True:
+            if depth == 0:
+                return p
+            p = _ws(buf, p, end)
+            if p >= end:
+                return -1
+            c = buf[p]
+            if c == 44:
+                p += 1
+                break
+            if c == 93:
+                depth -= 1
+                p += 1
+                continue
+            return -1
+
+
+@serial
+def _skip_plain(buf, p, end):
+    """The end of the (already validated) JSON value at ``p``: brackets and strings only."""
+    p = _ws(buf, p, end)
+    if p >= end:
+        return p
+    c = buf[p]
+    if c == 34:
+        p += 1
+        while p < end and buf[p] != 34:
+            p += 2 if buf[p] == 92 else 1
+        return p + 1
+    if c != 123 and c != 91:
+        while p < end:
+            c = buf[p]
+            if c == 44 or c == 93 or c == 125 or c == 32 or c == 10 or c == 13 or c == 9:
+                break
+            p += 1
+        return p
+    depth = 0
+    while p < end:
+        c = buf[p]
+        if c == 34:
+            p += 1
+            while p < end and buf[p] != 34:
+                p += 2 if buf[p] == 92 else 1
+        elif c == 123 or c == 91:
+            depth += 1
+        elif c == 125 or c == 93:
+            depth -= 1
+            if depth == 0:
+                return p + 1
+        p += 1
+    return p
+
+
+@serial
+def _key_repeats(buf, a0, ka, kb):
+    """Whether the key ``buf[ka:kb]`` (plain, no escape) of the object opening at ``a0`` repeats
+    a key before it there. Only called when a cheap filter (a bit in ``seen``) says it may: the
+    object up to the key is read again, its values skipped."""
+    end = ka
+    p = _ws(buf, a0 + 1, end)
+    ln = kb - ka
+    while p < end and buf[p] == 34:
+        a = p + 1
+        if a >= ka:
+            return False
+        q = a
+        while q < end and buf[q] != 34:
+            q += 2 if buf[q] == 92 else 1
+        if q - a == ln:
+            same = True
+            for t in range(ln):
+                if buf[a + t] != buf[ka + t]:
+                    same = False
+                    break
+            if same:
+                return True
+        p = _ws(buf, q + 1, end)
+        if p >= end or buf[p] != 58:
+            return False
+        p = _ws(buf, _skip_plain(buf, p + 1, end), end)
+        if p < end and buf[p] == 44:
+            p = _ws(buf, p + 1, end)
+    return False
+
+
+@serial(inline="always")
+def _key_bit(buf, ka, kb, lo, nbits):
+    """A bit (of ``lo .. lo + nbits - 1``) for key ``buf[ka:kb]``: equal keys, equal bits."""
+    hh = np.uint64(kb - ka)
+    for t in range(ka, kb):
+        hh = hh * np.uint64(31) + np.uint64(buf[t])
+    return np.int64(1) << np.int64(lo + np.int64(hh % np.uint64(nbits)))
+
+
+@serial
+def _skip_value_keys(buf, p, end, strict):
+    """:func:`_skip_value` of a value holding an object: the same, and a key repeated in one
+    object (compared by hash), an escaped key or more than ``_KEY_CAP`` keys open at once give
+    -1 -- the scanner never accepts a file with a duplicate key, the slow path names it."""
+    ks = np.empty(MAX_DEPTH + _KEY_CAP, np.uint64)   # per-level bases, then the open keys' hashes
+    depth = 0
+    nk = np.int64(0)
     objs = np.uint64(0)
     while True:
         p = _ws(buf, p, end)
@@ -469,6 +663,7 @@ def _skip_value(buf, p, end, strict):
                 return -1
             if c == 123:
                 objs |= np.uint64(1) << np.uint64(depth)
+                ks[depth] = np.uint64(nk)
             else:
                 objs &= ~(np.uint64(1) << np.uint64(depth))
             depth += 1
@@ -479,8 +674,11 @@ def _skip_value(buf, p, end, strict):
                 depth -= 1
                 p += 1
             elif c == 123:
-                p = _skip_member_key(buf, p, end, strict)
+                p, h = _member_key_hash(buf, p, end, strict)
                 if p < 0:
+                    return -1
+                nk = _new_key(ks, depth, nk, h)
+                if nk < 0:
                     return -1
                 continue
             else:
@@ -525,12 +723,17 @@ def _skip_value(buf, p, end, strict):
             if c == 44:
                 p = _ws(buf, p + 1, end)
                 if top == 123:
-                    p = _skip_member_key(buf, p, end, strict)
+                    p, h = _member_key_hash(buf, p, end, strict)
                     if p < 0:
+                        return -1
+                    nk = _new_key(ks, depth, nk, h)
+                    if nk < 0:
                         return -1
                 break
             if (top == 123 and c == 125) or (top == 91 and c == 93):
                 depth -= 1
+                if top == 123:
+                    nk = np.int64(ks[depth])
                 p += 1
                 continue
             return -1
@@ -745,7 +948,8 @@ def _poly_seg(buf, p, end, coords, ncap, nv, ring_vals, rcap, nr, slow_t, slow_i
 def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
     """RLE object at ``p`` ('{'). Returns (status, p, kind, h, w, nsb, nlc). ``sbytes`` /
     ``lcounts`` are pointers with capacities ``sbcap`` / ``lccap``; a full one gives status
-    ``-_NEED_STR`` / ``-_NEED_LIST``."""
+    ``-_NEED_STR`` / ``-_NEED_LIST``. A key repeated: status 6 (``size`` / ``counts``) or 2."""
+    a0 = p
     p = _ws(buf, p + 1, end)
     rseen = 0
     kind = SEG_RLE_STRING
@@ -829,6 +1033,10 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
             else:
                 return 6, p, kind, hv, wv, nsb, nlc
         else:
+            bit = _key_bit(buf, ka, kb, 2, 60)
+            if (rseen & bit) != 0 and _key_repeats(buf, a0, ka, kb):
+                return 2, p, kind, hv, wv, nsb, nlc
+            rseen |= bit
             q = _skip_value(buf, p, end, end >= 0)   # True, as a plain bool (see _anns' STRICT)
             if q < 0:
                 return 8, p, kind, hv, wv, nsb, nlc
@@ -839,7 +1047,7 @@ def _rle_obj(buf, p, end, sbytes, sbcap, nsb, lcounts, lccap, nlc):
         if more == 0:
             break
         return 6, p, kind, hv, wv, nsb, nlc
-    if rseen != 3:
+    if (rseen & 3) != 3:
         return 6, p, kind, hv, wv, nsb, nlc
     return 0, p, kind, hv, wv, nsb, nlc
 
@@ -859,7 +1067,12 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
     annotation that did not fit, for the caller to grow the arrays and call again. Every output
     is a pointer with its capacity: the arrays are reallocated only by the caller, so nothing in
     this loop holds a reference-counted array (one per annotation and array used to cost more
-    than the parsing)."""
+    than the parsing).
+
+    Keys: a known field twice is a bail (bits 0-7 of ``seen``); another key sets one of the
+    bits 8-62 of ``seen`` (:func:`_key_bit`), and a key finding its bit set is compared with the
+    annotation's keys before it (:func:`_key_repeats`; a repeat is a bail). Objects inside the
+    values skipped are checked by :func:`_skip_value`."""
     status = 0
     need = 0
     # True, typed as a plain bool rather than Literal[bool](True): _skip_value is then compiled
@@ -905,6 +1118,11 @@ def _anns(buf, p, end, results, n, nv, nr, nsb, nlc, ns,
                     break
                 seen |= f
                 if f == 0:
+                    bit = _key_bit(buf, ka, kb, 8, 55)
+                    if (seen & bit) != 0 and _key_repeats(buf, p0, ka, kb):
+                        status = 2
+                        break
+                    seen |= bit
                     q = _skip_value(buf, p, end, STRICT)
                     if q < 0:
                         status = 8
@@ -1031,10 +1249,14 @@ def _scan(data, results, cap_a, coords, start, stop_at, phase0, top_seen0, spans
     :func:`scan_tail`): ``phase0`` 5 parses annotations from the ``{`` at ``start`` to past
     the list's ``]``; 2 / 3 go on after the annotations list at ``start`` with the top-level
     keys seen so far (``top_seen0``) and the section spans found so far (``spans0``).
-    ``stop_at``: see :func:`_anns`."""
+    ``stop_at``: see :func:`_anns`.
+
+    ``spans``: images a, b; categories a, b; the number of top-level keys so far, then their
+    spans (``_TOP_KEYS`` at most: more is a bail), so that a key repeated at the top level is
+    found across the parts of a file scanned in parts."""
     end = data.shape[0]
     buf = _ptr(data)
-    spans = spans0.copy()   # images a, b; categories a, b
+    spans = spans0.copy()
     # per annotation
     ann_id = np.empty(cap_a, np.int64)
     img = np.empty(cap_a, np.int64)
@@ -1093,6 +1315,27 @@ def _scan(data, results, cap_a, coords, start, stop_at, phase0, top_seen0, spans
             status, ka, kb, p = _key_colon(buf, p, end)
             if status != 0:
                 break
+            nt = spans[4]
+            if nt >= _TOP_KEYS:
+                status = 2
+                break
+            for j in range(nt):
+                a = spans[5 + 2 * j]
+                if spans[6 + 2 * j] - a == kb - ka:
+                    same = True
+                    for t in range(kb - ka):
+                        if buf[a + t] != buf[ka + t]:
+                            same = False
+                            break
+                    if same:
+                        status = 2
+                if status != 0:
+                    break
+            if status != 0:
+                break
+            spans[5 + 2 * nt] = ka
+            spans[6 + 2 * nt] = kb
+            spans[4] = nt + 1
             which = 0
             if _key_is(buf, ka, kb, _K_IMAGES):
                 which = 1
@@ -1208,10 +1451,12 @@ class ScanResult:
     __slots__ = ("n", "images_span", "categories_span", "ann_id", "image_id", "category_id", "iscrowd",
                  "area", "score", "bbox", "has_bbox", "seg_kind", "n_rings", "rle_h", "rle_w",
                  "str_offsets", "str_bytes", "list_offsets", "list_counts", "ring_vals", "coords",
-                 "top_seen", "_coords_buf")
+                 "top_seen", "_coords_buf", "_spans")
 
 
-_NO_SPANS = np.full(4, -1, np.int64)
+_TOP_KEYS = 64   # top-level keys the scanner compares (more: a bail)
+_NO_SPANS = np.full(5 + 2 * _TOP_KEYS, -1, np.int64)
+_NO_SPANS[4] = 0
 
 
 def coords_capacity(nbytes: int) -> int:
@@ -1254,6 +1499,7 @@ def _run(buf, results, start, stop_at, phase, top_seen, spans, nbytes, coords=No
     r.images_span = (int(spans[0]), int(spans[1]))
     r.categories_span = (int(spans[2]), int(spans[3]))
     r.top_seen = int(top_seen)
+    r._spans = spans
     r.ann_id = ann_id[:n]
     r.image_id = img[:n]
     r.category_id = cat[:n]
@@ -1405,8 +1651,7 @@ def scan_tail(buf: np.ndarray, results: bool, p: int, first):
     """The rest of the document after the annotations list that ended at ``p``, continuing
     part 0's top level (``first``: its :class:`ScanResult`). Returns ``(status, where,
     ScanResult or None)``; the result holds no annotations, only the section spans."""
-    spans = np.array([*first.images_span, *first.categories_span], np.int64)
-    return _run(buf, results, p, -1, 3 if results else 2, first.top_seen, spans, 0)
+    return _run(buf, results, p, -1, 3 if results else 2, first.top_seen, first._spans, 0)
 
 
 def concat_scans(parts, tail, results=False, shared=None):
@@ -1439,6 +1684,7 @@ def concat_scans(parts, tail, results=False, shared=None):
     r.images_span = tail.images_span if tail is not None else first.images_span
     r.categories_span = tail.categories_span if tail is not None else first.categories_span
     r.top_seen = tail.top_seen if tail is not None else first.top_seen
+    r._spans = tail._spans if tail is not None else first._spans
     for name in ("ann_id", "image_id", "category_id", "iscrowd", "area", "score", "bbox", "has_bbox",
                  "seg_kind", "n_rings", "rle_h", "rle_w", "str_bytes", "list_counts", "ring_vals"):
         setattr(r, name, np.concatenate([getattr(q, name) for q in parts]))
@@ -1502,3 +1748,425 @@ def parse_float(text: bytes) -> float | None:
     if code != 0 or q != len(text):
         return None
     return float(v)
+
+
+# ------------------------------------------------------------------------------------------
+# the slow path's structure check: duplicate keys and nesting depth, anywhere in a document
+
+#: Deepest nesting of JSON containers a file may have (the top-level object or list is level
+#: 1): deeper is an error (:func:`check_structure`), not a RecursionError in a JSON reader.
+MAX_NESTING = 128
+_SMALL_OBJECT = 32   # an object's keys are compared one by one up to this many, sorted after
+
+
+@serial(inline="always")
+def _hex4(buf, p, b):
+    """The four hex digits at ``p`` (before ``b``) as a number, or -1."""
+    if p + 4 > b:
+        return -1
+    v = 0
+    for k in range(4):
+        c = buf[p + k]
+        if 48 <= c <= 57:
+            d = c - 48
+        elif 97 <= c <= 102:
+            d = c - 87
+        elif 65 <= c <= 70:
+            d = c - 55
+        else:
+            return -1
+        v = v * 16 + d
+    return v
+
+
+@serial
+def _unescape(buf, a, b, out, o):
+    """The JSON string body ``buf[a:b]`` (between the quotes) as UTF-8 bytes at ``out[o:]``
+    (``\\u`` escapes decoded, surrogate pairs joined, a lone surrogate as its 3 bytes): the
+    number written (never more than ``b - a``), or -1 for a bad escape."""
+    n = o
+    p = a
+    while p < b:
+        c = buf[p]
+        if c != 92:
+            out[n] = c
+            n += 1
+            p += 1
+            continue
+        if p + 1 >= b:
+            return -1
+        e = buf[p + 1]
+        if e == 117:
+            cp = _hex4(buf, p + 2, b)
+            if cp < 0:
+                return -1
+            p += 6
+            if 0xD800 <= cp < 0xDC00 and p + 6 <= b and buf[p] == 92 and buf[p + 1] == 117:
+                lo = _hex4(buf, p + 2, b)
+                if 0xDC00 <= lo < 0xE000:
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                    p += 6
+            if cp < 0x80:
+                out[n] = cp
+                n += 1
+            elif cp < 0x800:
+                out[n] = 0xC0 | (cp >> 6)
+                out[n + 1] = 0x80 | (cp & 0x3F)
+                n += 2
+            elif cp < 0x10000:
+                out[n] = 0xE0 | (cp >> 12)
+                out[n + 1] = 0x80 | ((cp >> 6) & 0x3F)
+                out[n + 2] = 0x80 | (cp & 0x3F)
+                n += 3
+            else:
+                out[n] = 0xF0 | (cp >> 18)
+                out[n + 1] = 0x80 | ((cp >> 12) & 0x3F)
+                out[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
+                out[n + 3] = 0x80 | (cp & 0x3F)
+                n += 4
+            continue
+        if e == 34 or e == 92 or e == 47:
+            out[n] = e
+        elif e == 98:
+            out[n] = 8
+        elif e == 102:
+            out[n] = 12
+        elif e == 110:
+            out[n] = 10
+        elif e == 114:
+            out[n] = 13
+        elif e == 116:
+            out[n] = 9
+        else:
+            return -1
+        n += 1
+        p += 2
+    return n - o
+
+
+@serial
+def _key_bytes(buf, a, b, esc):
+    """A key's bytes (unescaped when ``esc``) as a new array; None-like empty + -1 on a bad escape."""
+    out = np.empty(b - a, np.uint8)
+    if esc:
+        m = _unescape(buf, a, b, out, 0)
+        if m < 0:
+            return out[:0], False
+        return out[:m], True
+    for k in range(b - a):
+        out[k] = buf[a + k]
+    return out, True
+
+
+@serial
+def _bytes_less(x, xa, xb, ya, yb):
+    """``x[xa:xb] < x[ya:yb]`` as byte strings."""
+    n = min(xb - xa, yb - ya)
+    for k in range(n):
+        if x[xa + k] != x[ya + k]:
+            return x[xa + k] < x[ya + k]
+    return xb - xa < yb - ya
+
+
+@serial
+def _first_repeat(buf, ra, rb, resc, lo, hi):
+    """Among keys ``lo:hi`` (spans ``ra``/``rb``, escaped flags ``resc``, in file order): the
+    index of the earliest key that repeats an earlier one, or -1 (and -2: a bad escape).
+    Sorted by (bytes, position): O(k log k) for an object of k keys."""
+    k = hi - lo
+    tot = 0
+    for j in range(lo, hi):
+        tot += rb[j] - ra[j]
+    kb = np.empty(tot, np.uint8)
+    off = np.empty(k + 1, np.int64)
+    off[0] = 0
+    for j in range(k):
+        a = ra[lo + j]
+        b = rb[lo + j]
+        if resc[lo + j]:
+            m = _unescape(buf, a, b, kb, off[j])
+            if m < 0:
+                return -2
+        else:
+            m = b - a
+            for t in range(m):
+                kb[off[j] + t] = buf[a + t]
+        off[j + 1] = off[j] + m
+    # bottom-up merge sort of 0..k-1 by (bytes, index)
+    idx = np.arange(k)
+    tmp = np.empty(k, np.int64)
+    width = 1
+    while width < k:
+        for s in range(0, k, 2 * width):
+            m = min(s + width, k)
+            e = min(s + 2 * width, k)
+            i = s
+            j = m
+            t = s
+            while i < m and j < e:
+                x = idx[i]
+                y = idx[j]
+                if _bytes_less(kb, off[y], off[y + 1], off[x], off[x + 1]):
+                    tmp[t] = y
+                    j += 1
+                else:
+                    tmp[t] = x
+                    i += 1
+                t += 1
+            while i < m:
+                tmp[t] = idx[i]
+                i += 1
+                t += 1
+            while j < e:
+                tmp[t] = idx[j]
+                j += 1
+                t += 1
+        idx, tmp = tmp, idx
+        width *= 2
+    best = -1
+    for t in range(1, k):
+        x = idx[t - 1]
+        y = idx[t]
+        if off[x + 1] - off[x] == off[y + 1] - off[y] and not _bytes_less(kb, off[x], off[x + 1], off[y], off[y + 1]):
+            if best < 0 or y < best:
+                best = y   # equal: y comes after x in file order (the sort is stable)
+    return best if best < 0 else lo + best
+
+
+@serial
+def _keys_equal(buf, a1, b1, e1, a2, b2, e2):
+    if not e1 and not e2:
+        if b1 - a1 != b2 - a2:
+            return False
+        for t in range(b1 - a1):
+            if buf[a1 + t] != buf[a2 + t]:
+                return False
+        return True
+    x, ok1 = _key_bytes(buf, a1, b1, e1)
+    y, ok2 = _key_bytes(buf, a2, b2, e2)
+    if not (ok1 and ok2) or x.shape[0] != y.shape[0]:
+        return False
+    for t in range(x.shape[0]):
+        if x[t] != y[t]:
+            return False
+    return True
+
+
+@serial
+def _check_structure(data, max_depth, entry_level):
+    """See :func:`check_structure`. Returns ``(status, pos, level, kinds, starts, idxs, kas, kbs,
+    da, db, id_owner, id_pos)``."""
+    buf = _ptr(data)
+    end = data.shape[0]
+    L = max_depth + 1
+    kinds = np.zeros(L, np.uint8)     # 1: object, 0: list
+    starts = np.zeros(L, np.int64)    # where the container opens
+    idxs = np.zeros(L, np.int64)      # list: the element's index; object: keys so far
+    kas = np.zeros(L, np.int64)       # object: its current key's span
+    kbs = np.zeros(L, np.int64)
+    kbase = np.zeros(L, np.int64)     # object: its first key record
+    cap = 64
+    rh = np.empty(cap, np.uint64)     # key records of the open objects: hash, span, escaped
+    ra = np.empty(cap, np.int64)
+    rb = np.empty(cap, np.int64)
+    resc = np.empty(cap, np.uint8)
+    nk = 0
+    d = 0
+    id_owner = np.int64(-1)
+    id_pos = np.int64(-1)
+    state = 0   # 0: a value, 1: a key, 2: after a value
+    p = np.int64(0)
+    while True:
+        if state == 0:
+            p = _ws(buf, p, end)
+            if p >= end:
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            c = buf[p]
+            if c == 123 or c == 91:
+                if d >= max_depth:
+                    return 2, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+                kinds[d] = 1 if c == 123 else 0
+                starts[d] = p
+                idxs[d] = 0
+                kbase[d] = nk
+                d += 1
+                p = _ws(buf, p + 1, end)
+                if p < end and ((c == 123 and buf[p] == 125) or (c == 91 and buf[p] == 93)):
+                    d -= 1
+                    p += 1
+                    state = 2
+                else:
+                    state = 1 if c == 123 else 0
+                continue
+            if c == 34:
+                p += 1
+                while p < end and buf[p] != 34:
+                    p += 2 if buf[p] == 92 else 1
+                if p >= end:
+                    return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+                p += 1
+            else:
+                q = p
+                while q < end:
+                    c2 = buf[q]
+                    if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
+                        break
+                    q += 1
+                if q == p:
+                    return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+                p = q
+            state = 2
+        elif state == 1:   # a key of the object at level d - 1
+            p = _ws(buf, p, end)
+            if p >= end or buf[p] != 34:
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            a = p + 1
+            q = a
+            esc = False
+            h = _FNV_OFFSET
+            while q < end and buf[q] != 34:
+                if buf[q] == 92:
+                    esc = True
+                    q += 2
+                else:
+                    h = (h ^ np.uint64(buf[q])) * _FNV_PRIME
+                    q += 1
+            if q >= end:
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            b = q
+            if esc:   # the hash of the unescaped bytes
+                kbts, ok = _key_bytes(buf, a, b, True)
+                if not ok:
+                    return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+                h = _FNV_OFFSET
+                for t in range(kbts.shape[0]):
+                    h = (h ^ np.uint64(kbts[t])) * _FNV_PRIME
+            p = _ws(buf, b + 1, end)
+            if p >= end or buf[p] != 58:
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            p += 1
+            lvl = d - 1
+            cnt = nk - kbase[lvl]
+            if cnt < _SMALL_OBJECT:
+                for j in range(kbase[lvl], nk):
+                    if rh[j] == h and _keys_equal(buf, ra[j], rb[j], resc[j] != 0, a, b, esc):
+                        return 1, a - 1, lvl, kinds, starts, idxs, kas, kbs, a, b, id_owner, id_pos
+            if nk >= cap:
+                cap *= 2
+                rh2 = np.empty(cap, np.uint64)
+                ra2 = np.empty(cap, np.int64)
+                rb2 = np.empty(cap, np.int64)
+                re2 = np.empty(cap, np.uint8)
+                rh2[:nk] = rh[:nk]
+                ra2[:nk] = ra[:nk]
+                rb2[:nk] = rb[:nk]
+                re2[:nk] = resc[:nk]
+                rh, ra, rb, resc = rh2, ra2, rb2, re2
+            rh[nk] = h
+            ra[nk] = a
+            rb[nk] = b
+            resc[nk] = 1 if esc else 0
+            nk += 1
+            kas[lvl] = a
+            kbs[lvl] = b
+            idxs[lvl] += 1
+            if lvl == entry_level and b - a == 2 and buf[a] == 105 and buf[a + 1] == 100 \
+                    and id_owner != starts[lvl]:
+                id_owner = starts[lvl]
+                id_pos = _ws(buf, p, end)
+            state = 0
+        else:   # after a value
+            p = _ws(buf, p, end)
+            if d == 0:
+                return (0 if p == end else 3), p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            if p >= end:
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            c = buf[p]
+            lvl = d - 1
+            if kinds[lvl] == 1:
+                if c == 44:
+                    p += 1
+                    state = 1
+                    continue
+                if c == 125:
+                    if nk - kbase[lvl] > _SMALL_OBJECT:   # keys past the first ones: sorted
+                        j = _first_repeat(buf, ra, rb, resc, kbase[lvl], nk)
+                        if j == -2:
+                            return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+                        if j >= 0:
+                            return 1, ra[j] - 1, lvl, kinds, starts, idxs, kas, kbs, ra[j], rb[j], id_owner, id_pos
+                    nk = kbase[lvl]
+                    d -= 1
+                    p += 1
+                    continue
+                return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+            if c == 44:
+                idxs[lvl] += 1
+                p += 1
+                state = 0
+                continue
+            if c == 93:
+                d -= 1
+                p += 1
+                continue
+            return 3, p, d, kinds, starts, idxs, kas, kbs, -1, -1, id_owner, id_pos
+
+
+class StructureCheck:
+    """What :func:`check_structure` found (see there)."""
+
+    __slots__ = ("status", "pos", "path", "key", "entry_start", "id_pos")
+
+    def __repr__(self):
+        return (f"StructureCheck(status={self.status}, pos={self.pos}, path={self.path!r}, key={self.key!r}, "
+                f"id_pos={self.id_pos})")
+
+
+def check_structure(buf: np.ndarray, results: bool = False, max_depth: int = MAX_NESTING) -> StructureCheck:
+    """Duplicate keys and nesting depth of a JSON document, everywhere in it (the slow path's
+    check; the scanner bails on both).
+
+    Returns a :class:`StructureCheck`: ``status`` 0 (neither; or the document is not JSON
+    where ``pos`` says, left to the JSON reader to report: status 3), 1 (a key repeated in
+    one object: ``key`` is the repeat's raw bytes, ``pos`` its opening quote) or 2 (nested
+    deeper than ``max_depth``: ``pos`` is the bracket that opens one level too many).
+    ``path`` lists, from the top, each open container's current child: an object's key (raw
+    bytes) or a list's index -- down to the object holding the repeated key, or the first
+    ``max_depth`` levels. ``id_pos``: where the value of the ``"id"`` key of the entry object
+    on that path starts (an entry of a top-level section list, or of a results list), -1 when
+    that entry had no ``"id"`` before the problem.
+
+    Examples
+    --------
+    >>> r = check_structure(np.frombuffer(b'{"annotations": [{"id": 1, "id": 7}]}', np.uint8))
+    >>> r.status, r.path, r.key, r.id_pos
+    (1, [b'annotations', 0], b'id', 24)
+    >>> check_structure(np.frombuffer(b'[[[1]]]', np.uint8), max_depth=2).status
+    2
+    """
+    entry = 1 if results else 2
+    (st, pos, lvl, kinds, starts, idxs, kas, kbs, da, db, id_owner, id_pos) = _check_structure(
+        np.ascontiguousarray(buf, dtype=np.uint8), int(max_depth), entry)
+    r = StructureCheck()
+    r.status = int(st) if st in (1, 2) else 0
+    r.pos = int(pos)
+    r.path = []
+    r.key = None
+    r.entry_start = -1
+    r.id_pos = -1
+    if r.status == 0:
+        r.status = 3 if st == 3 else 0
+        return r
+    for L in range(int(lvl)):
+        if kinds[L] == 1:
+            r.path.append(bytes(buf[kas[L]:kbs[L]]))
+        else:
+            r.path.append(int(idxs[L]))
+    if r.status == 1:
+        r.key = bytes(buf[da:db])
+    open_levels = lvl + 1 if r.status == 1 else lvl   # levels whose start and kind are known
+    if entry < open_levels and kinds[entry] == 1:
+        r.entry_start = int(starts[entry])
+        if id_owner == starts[entry]:
+            r.id_pos = int(id_pos)
+    return r

@@ -14,9 +14,11 @@ import numpy as np
 from ._intrinsics import ptr as _ptr, ptr_add as _ptr_add
 from ._jit import serial
 from .jsonscan import _num, _ws
+from .raster import _ring_bound
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
-__all__ = ["gather_ragged", "move_left", "rle_layout", "decode_strings", "parse_polygons", "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
+__all__ = ["gather_ragged", "move_left", "rle_layout", "decode_strings", "parse_polygons", "ring_crossings_over",
+           "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
            "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
 
 
@@ -485,3 +487,51 @@ def parse_polygons(buf: np.ndarray, seg_offsets: np.ndarray):
         coords[slow_idx[:n_s]] = [float(raw[a:b]) for a, b in zip(slow_start[:n_s].tolist(),
                                                                    slow_end[:n_s].tolist())]
     return seg_kind, seg_nrings, ring_vals, coords
+
+
+@serial
+def _ring_crossings_over(xy, ring_offsets, inst_ring_offsets, is_poly, h, w, max_extra):
+    """See :func:`ring_crossings_over` (``xy`` flat)."""
+    xyp = _ptr(xy)
+    for i in range(is_poly.shape[0]):
+        if not is_poly[i]:
+            continue
+        hw = np.int64(h[i]) * np.int64(w[i]) + 1
+        extra = 8 * hw if 8 * hw < max_extra else np.int64(max_extra)
+        for g in range(inst_ring_offsets[i], inst_ring_offsets[i + 1]):
+            p0 = ring_offsets[g]
+            k = ring_offsets[g + 1] - p0
+            allowed = 2 * k + extra
+            if k * np.int64(w[i]) <= allowed:   # each edge crosses at most w columns
+                continue
+            rb = _ring_bound(xyp, p0, p0 + k, w[i])
+            if rb > allowed:
+                return i, g - inst_ring_offsets[i], rb, allowed
+    return -1, -1, np.int64(0), np.int64(0)
+
+
+def ring_crossings_over(xy, ring_offsets, inst_ring_offsets, is_poly, h, w, max_extra):
+    """The first polygon ring whose rasterisation would cross pixel-column boundaries more than
+    ``2 * points + min(8 * (h * w + 1), max_extra)`` times (the rasteriser's crossing bound,
+    :func:`cocodiff.engine.raster.ring_bound`): ``(instance, ring within it, bound, allowed)``,
+    or ``(-1, -1, 0, 0)``. A simple polygon crosses each column boundary at most about 5 * h
+    times (once per upsampled row); more means a ring doubling back over itself, e.g. a zigzag
+    of millions of points across the image, whose crossing points would need gigabytes.
+
+    Examples
+    --------
+    >>> xy = np.array([[0.5, 0.], [9.5, 1.], [0.5, 2.], [9.5, 3.]])
+    >>> ring_crossings_over(xy, np.array([0, 4]), np.array([0, 1]), np.array([True]), np.array([10]),
+    ...                     np.array([10]), 1 << 24)
+    (-1, -1, 0, 0)
+    >>> ring_crossings_over(xy, np.array([0, 4]), np.array([0, 1]), np.array([True]), np.array([10]),
+    ...                     np.array([10]), 20)
+    (0, 0, 40, 28)
+    """
+    i, k, rb, allowed = _ring_crossings_over(np.ascontiguousarray(xy, dtype=np.float64).reshape(-1),
+                                             np.ascontiguousarray(ring_offsets, dtype=np.int64),
+                                             np.ascontiguousarray(inst_ring_offsets, dtype=np.int64),
+                                             np.ascontiguousarray(is_poly, dtype=np.bool_),
+                                             np.ascontiguousarray(h, dtype=np.int64),
+                                             np.ascontiguousarray(w, dtype=np.int64), int(max_extra))
+    return int(i), int(k), int(rb), int(allowed)

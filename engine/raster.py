@@ -517,10 +517,13 @@ def poly_to_rle(xy_flat, h, w):
 # ---------------------------------------------------------------------------------------
 
 @serial
-def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows):
+def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows, h=None):
     """Per requested row: an upper bound on its RLE length, and its max ring size/bound.
 
-    Returns ``(bound, max_ring_pts, max_ring_bound)`` arrays over ``rows``.
+    Returns ``(bound, max_ring_pts, max_ring_bound)`` arrays over ``rows``. With the heights
+    ``h``, a polygon instance's bound is capped at ``h * w + 1``: its mask has at most that
+    many runs (every run after the first is at least one pixel), however many crossings its
+    rings have; ``max_ring_bound`` (the crossing-point scratch a ring needs) is not capped.
     """
     nr = rows.shape[0]
     bound = np.empty(nr, np.int64)
@@ -555,6 +558,10 @@ def instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w
                 mrb[r] = rb
         if b < 1:
             b = 1
+        if h is not None:
+            cap = np.int64(h[i]) * np.int64(w[i]) + 1
+            if b > cap:
+                b = cap
         bound[r] = b
     return bound, mpts, mrb
 
@@ -640,14 +647,18 @@ def _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets
                      rows, r_start, r_end, bnd, o0, out, lens):
     """Rasterise ``rows[r_start:r_end]`` into ``out`` back to back from ``out[o0]``;
     lengths to ``lens[r]``. ``bnd[r]`` are the rows' length bounds (``out`` must hold
-    their sum from ``o0``). Scratch is allocated once, sized to the largest ring/instance
-    (a ring's crossing bound never exceeds its instance's bound). Returns the end offset.
+    their sum from ``o0``). Scratch is allocated once, sized to the largest ring/instance:
+    a ring's crossing points need its crossing bound, which never exceeds its instance's
+    bound unless that was capped at ``h * w + 1`` (:func:`instance_bounds`): such rows'
+    rings are measured here. Returns the end offset.
     """
     if r_end <= r_start:
         return o0
     max_pts = np.int64(4)
     max_b = np.int64(1)
     max_w = np.int64(1)
+    max_pb = np.int64(1)   # crossing points of the largest ring
+    xyp = _ptr(xy)
     for r in range(r_start, r_end):
         i = rows[r]
         if bnd[r] > max_b:
@@ -655,11 +666,25 @@ def _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets
         if kind[i] == 0:
             if w[i] > max_w:
                 max_w = w[i]
+            capped = bnd[r] >= np.int64(h[i]) * np.int64(w[i]) + 1
             for g in range(inst_ring_offsets[i], inst_ring_offsets[i + 1]):
                 npt = ring_offsets[g + 1] - ring_offsets[g]
                 if npt > max_pts:
                     max_pts = npt
-    ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm = make_scratch(max_pts, max_b, max_w)
+                if capped:   # the bound may be capped below this ring's crossings: measure them
+                    rb = _ring_bound(xyp, ring_offsets[g], ring_offsets[g + 1], w[i])
+                    if npt == 2:   # a box [x, y, bw, bh] (see instance_bounds)
+                        bw = abs(xy[ring_offsets[g] + 1, 0])
+                        cb = np.int64(w[i])
+                        if bw < cb:
+                            cb = np.int64(bw) + 3
+                        if 2 * cb + 4 > rb:
+                            rb = 2 * cb + 4
+                    if rb > max_pb:
+                        max_pb = rb
+    if max_b > max_pb:
+        max_pb = max_b
+    ix, iy, pos, pcol, srt, cnt, e0, e1, exs, eys, es, exm = make_scratch(max_pts, max_pb, max_w)
     acc = np.empty(max_b + 1, np.uint32)
     tmp = np.empty(max_b + 1, np.uint32)
     ring = np.empty(max_b + 1, np.uint32)
@@ -712,7 +737,7 @@ def rasterize_batch(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets,
     ([0, 2, 1, 2, 4], [0, 5])
     """
     nr = rows.shape[0]
-    bnd, _, _ = instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows)
+    bnd, _, _ = instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows, h)
     total = np.int64(0)
     for r in range(nr):
         total += bnd[r]
@@ -737,7 +762,7 @@ def _cumsum_offsets(lens):
 
 
 @serial
-def _plan(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows, nchunks):
+def _plan(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows, nchunks, h):
     """Length bounds per row, and equal-cost chunks with their output regions.
 
     Cost of a row = its RLE-length bound + its point count + a constant; chunk ``c`` is
@@ -746,7 +771,7 @@ def _plan(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind, w, rows, nc
     """
     nr = rows.shape[0]
     bnd, _, _ = instance_bounds(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind,
-                                w, rows)
+                                w, rows, h)
     cost = np.empty(nr, np.float64)
     ctot = 0.0
     for r in range(nr):
@@ -792,7 +817,7 @@ def rasterize_batch_parallel(xy, ring_offsets, inst_ring_offsets, counts, counts
     """
     nr = rows.shape[0]
     bnd, bounds, base = _plan(xy, ring_offsets, inst_ring_offsets, counts_offsets, kind,
-                              w, rows, 8 * numba_threads())
+                              w, rows, 8 * numba_threads(), h)
     nchunks = bounds.shape[0] - 1
     buf = np.empty(base[nchunks], np.uint32)
     lens = np.empty(nr, np.int64)

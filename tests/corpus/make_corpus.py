@@ -89,7 +89,7 @@ case("not_utf8.json", json.dumps(BASE).replace("a.jpg", "\udce9.jpg", 1).encode(
 case("top_number.json", "42", fragments=["top-level", "int"])
 case("top_string.json", '"hello"', fragments=["top-level", "string"])
 case("results_without_like.json", [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}],
-     fragments=["results file", "like="])
+     fragments=["results file", "second input (B)"])
 case("missing_images.json", doc(lambda d: d.pop("images")), fragments=["missing section 'images'"])
 case("missing_annotations.json", doc(lambda d: d.pop("annotations")), fragments=["missing section 'annotations'"])
 case("missing_categories.json", doc(lambda d: d.pop("categories")), fragments=["missing section 'categories'"])
@@ -127,6 +127,24 @@ case("flat_polygon.json", doc(seg(0, [1, 1, 11, 1, 11, 11, 1, 11])),
 case("segmentation_string.json", doc(seg(0, "polygon")),
      fragments=["annotation 10", "'segmentation'", "neither polygons", "nor RLE"])
 case("deep_json.json", '{"images": ' + "[" * 100000 + "]" * 100000 + "}", fragments=["nested too deeply"])
+# repeated keys (readers keep one value silently) and nesting past MAX_NESTING (a RecursionError in
+# JSON readers): json.dumps cannot write a repeated key, so these are edits of the text
+_TEXT = json.dumps(BASE)
+case("dup_key_top.json", _TEXT[:-1] + ', "annotations": []}',
+     fragments=["duplicate key 'annotations'", "top-level"])
+case("dup_key_ann_id.json", _TEXT.replace('{"id": 10, ', '{"id": 10, "id": 7, '),
+     fragments=["annotation 10", "field 'id'", "duplicate key 'id'"])
+case("dup_key_escaped.json", _TEXT.replace('"iscrowd": 1, ', '"iscrowd": 1, "\\u0069scrowd": 0, '),
+     fragments=["annotation 11", "duplicate key 'iscrowd'"])
+case("dup_key_image.json", _TEXT.replace('"height": 30, ', '"height": 30, "height": 3, '),
+     fragments=["image 1", "field 'height'", "duplicate key 'height'"])
+case("dup_key_rle.json", _TEXT.replace('"counts": [0, 3, 1197]', '"counts": [0, 3, 1197], "counts": [1200]'),
+     fragments=["annotation 11", "segmentation.counts", "duplicate key 'counts'"])
+case("dup_key_big_object.json",
+     '{"info": {' + ", ".join(f'"k{i}": {i}' for i in range(100)) + ', "k5": 0}, ' + _TEXT[1:],
+     fragments=["info.k5", "duplicate key 'k5'"])
+case("deep_segmentation.json", _TEXT.replace("[[1, 1, 11, 1, 11, 11, 1, 11]]", "[" * 5000 + "]" * 5000),
+     fragments=["annotation 10", "segmentation[0]", "nested too deeply"])
 case("rle_sum_short.json", doc(lambda d: ann(d, 1)["segmentation"].__setitem__("counts", [0, 3, 1196])),
      fragments=["annotation 11", "segmentation.counts", "sum to 1199", "1200"])
 case("rle_sum_past.json", doc(lambda d: ann(d, 1)["segmentation"].__setitem__("counts", [0, 3, 1198])),
