@@ -488,6 +488,35 @@ def _new_key(ks, depth, nk, h):
     return nk + 1
 
 
+@serial(inline="always")
+def _skip_scalar(buf, p, end, c, strict):
+    """Skip the string, literal or number starting with byte ``c`` at ``p``: its end, or -1.
+    strict: numbers parsed; else a number runs to the next delimiter (see :func:`_skip_value`)."""
+    if c == 34:
+        return _skip_string(buf, p, end, strict)
+    if c == 116 or c == 102 or c == 110:
+        if c == 116:
+            ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
+            p += 4
+        elif c == 110:
+            ok = _is_null(buf, p, end)
+            p += 4
+        else:
+            ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
+                  and buf[p + 4] == 101)
+            p += 5
+        return p if ok else -1
+    if strict:
+        _, q, code = _num(buf, p, end)
+        return -1 if code == 2 else q
+    while p < end:
+        c2 = buf[p]
+        if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
+            break
+        p += 1
+    return p
+
+
 @serial
 def _skip_value(buf, p, end, strict):
     """Skip one JSON value at ``p`` (after whitespace). Returns its end, or -1.
@@ -520,34 +549,10 @@ def _skip_value(buf, p, end, strict):
                 p += 1
             else:
                 continue
-        elif c == 34:
-            p = _skip_string(buf, p, end, strict)
+        else:
+            p = _skip_scalar(buf, p, end, c, strict)
             if p < 0:
                 return -1
-        elif c == 116 or c == 102 or c == 110:
-            if c == 116:
-                ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
-                p += 4
-            elif c == 110:
-                ok = _is_null(buf, p, end)
-                p += 4
-            else:
-                ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
-                      and buf[p + 4] == 101)
-                p += 5
-            if not ok:
-                return -1
-        elif strict:
-            _, q, code = _num(buf, p, end)
-            if code == 2:
-                return -1
-            p = q
-        else:
-            while p < end:
-                c2 = buf[p]
-                if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
-                    break
-                p += 1
         # ---- after a value (only lists are open): close them or move to the next element
         while True:
             if depth == 0:
@@ -683,34 +688,10 @@ def _skip_value_keys(buf, p, end, strict):
                 continue
             else:
                 continue
-        elif c == 34:
-            p = _skip_string(buf, p, end, strict)
+        else:
+            p = _skip_scalar(buf, p, end, c, strict)
             if p < 0:
                 return -1
-        elif c == 116 or c == 102 or c == 110:
-            if c == 116:
-                ok = p + 4 <= end and buf[p + 1] == 114 and buf[p + 2] == 117 and buf[p + 3] == 101
-                p += 4
-            elif c == 110:
-                ok = _is_null(buf, p, end)
-                p += 4
-            else:
-                ok = (p + 5 <= end and buf[p + 1] == 97 and buf[p + 2] == 108 and buf[p + 3] == 115
-                      and buf[p + 4] == 101)
-                p += 5
-            if not ok:
-                return -1
-        elif strict:
-            _, q, code = _num(buf, p, end)
-            if code == 2:
-                return -1
-            p = q
-        else:
-            while p < end:
-                c2 = buf[p]
-                if c2 == 44 or c2 == 93 or c2 == 125 or c2 == 32 or c2 == 10 or c2 == 13 or c2 == 9:
-                    break
-                p += 1
         # ---- after a value: close containers or move to the next element
         while True:
             if depth == 0:
