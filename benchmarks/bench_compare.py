@@ -63,6 +63,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import measure
 
 FULL_ENV = os.environ.get("COCODIFF_BENCH_FULL") == "1"
 IOU_THRESHOLD = 0.5
@@ -76,25 +77,8 @@ def _peak_rss_gb() -> float:
 
 
 def _measure(benchmark, name, fn, rounds, warmup=1):
-    """Run ``fn`` ``warmup`` times untimed, then ``rounds`` times under pytest-benchmark;
-    record wall and CPU medians."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-
-    def timed():
-        w, c = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-        return out
-
-    out = benchmark.pedantic(timed, rounds=rounds, iterations=1)
-    _TIMES[name] = dict(wall=statistics.median(wall), cpu=statistics.median(cpu))
-    benchmark.extra_info["wall_median_s"] = round(_TIMES[name]["wall"], 4)
-    benchmark.extra_info["cpu_median_s"] = round(_TIMES[name]["cpu"], 4)
-    benchmark.extra_info["rounds"] = len(wall)
-    return out
+    """:func:`conftest.measure` into this module's ``_TIMES``."""
+    return measure(benchmark, _TIMES, name, fn, rounds, warmup)
 
 
 # ----------------------------------------------------------------------------- pipelines

@@ -28,13 +28,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import measure
 
 RESULTS_NAME = "eval_segm_results_s0_v1.json"
 MAX_PER_IMAGE = 100
@@ -96,25 +96,8 @@ def make_results(gt_path, out_path, seed=0):
 
 
 def _measure(benchmark, name, fn, rounds, warmup=1):
-    """``fn`` ``warmup`` times untimed, then ``rounds`` times under pytest-benchmark; wall and CPU
-    medians recorded."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-
-    def timed():
-        w, c = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-        return out
-
-    out = benchmark.pedantic(timed, rounds=rounds, iterations=1)
-    _TIMES[name] = dict(wall=statistics.median(wall), cpu=statistics.median(cpu))
-    benchmark.extra_info["wall_median_s"] = round(_TIMES[name]["wall"], 4)
-    benchmark.extra_info["cpu_median_s"] = round(_TIMES[name]["cpu"], 4)
-    benchmark.extra_info["rounds"] = len(wall)
-    return out
+    """:func:`conftest.measure` into this module's ``_TIMES``."""
+    return measure(benchmark, _TIMES, name, fn, rounds, warmup)
 
 
 # ----------------------------------------------------------------------------- pipelines

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,26 @@ def twin_full(twin_factory):
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False,
                      help="also run the full-size twin benchmarks (same as COCODIFF_BENCH_FULL=1)")
+
+
+def measure(benchmark, times: dict, name: str, fn, rounds: int, warmup: int = 1):
+    """Run ``fn`` ``warmup`` times untimed, then ``rounds`` times under pytest-benchmark; record
+    wall and CPU medians in ``times[name]`` and ``extra_info``; return the last result. The suites
+    keep ``times`` per module to put ratios between pipelines of one session into ``extra_info``."""
+    for _ in range(warmup):
+        fn()
+    wall, cpu = [], []
+
+    def timed():
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+        return out
+
+    out = benchmark.pedantic(timed, rounds=rounds, iterations=1)
+    times[name] = dict(wall=statistics.median(wall), cpu=statistics.median(cpu))
+    benchmark.extra_info["wall_median_s"] = round(times[name]["wall"], 4)
+    benchmark.extra_info["cpu_median_s"] = round(times[name]["cpu"], 4)
+    benchmark.extra_info["rounds"] = len(wall)
+    return out
