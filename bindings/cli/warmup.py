@@ -37,7 +37,7 @@ def add_cli(subparsers):
         "warmup", help="compile and cache the kernels now (cluster images, Dask workers, CI)",
         description="Compile the kernels the commands use and cache them under the user's cache folder "
                     "(COCODIFF_CACHE_DIR, else $XDG_CACHE_HOME/cocodiff, else ~/.cache/cocodiff), so that the "
-                    "first real run starts in about a second. Takes about a minute on 2 cores; a no-op when "
+                    "first real run starts in about a second. Takes about 20 s on 2 cores; a no-op when "
                     "the kernels are cached already.",
         epilog="examples:\n"
                "  cocodiff warmup                    # everything (load, compare, stats, report)\n"
