@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._io import atomic_path, file_sha256, folder_lock, remove_stale_temps, sigint_deferred
+from .conventions import VERY_SMALL_AREA
 from ._threads import in_pool, run_jobs as _run_jobs, submit
 from .engine._jit import get_threads, using_threads
 from .engine.assign import assign
@@ -87,7 +88,6 @@ __all__ = ["compare", "Comparison", "RELATIONS", "read_output"]
 
 log = logging.getLogger(__name__)
 
-VERY_SMALL_AREA = 100
 #: Above this many instances (both sides together) the work is spread over ``threads`` threads.
 PARALLEL_MIN_INSTANCES = 2_000
 #: images rasterised and related at a time by default (``batch_images``): the RLE store of one

@@ -43,6 +43,7 @@ from string import Template
 import numpy as np
 
 from ._io import write_bytes_atomic
+from .conventions import LARGE_AREA, SMALL_AREA, VERY_SMALL_AREA
 from .dataset import KIND_POLYGON, Dataset
 
 __all__ = ["write_report", "render_report", "load_comparison", "ReportDependencyError", "COLOR_A", "COLOR_B"]
@@ -55,8 +56,10 @@ COLOR_B = "#e8590c"
 _REL_COLORS = {"matched": "#2f9e44", "split": "#7048e8", "merged": "#d6336c", "class_changed": "#f59f00",
                "removed": "#495057", "added": "#1098ad"}
 _INSTALL_HINT = "matplotlib is needed for reports: pip install cocodiff[report]"
-_SIZE_BUCKETS = [("very small (area <= 100)", None, 100.0, True), ("small (100 < area < 32^2)", 100.0, 32.0 ** 2, False),
-                 ("medium (32^2 <= area < 96^2)", 32.0 ** 2, 96.0 ** 2, False), ("large (area >= 96^2)", 96.0 ** 2, None, False)]
+_SIZE_BUCKETS = [("very small (area <= 100)", None, VERY_SMALL_AREA, True),
+                 ("small (100 < area < 32^2)", VERY_SMALL_AREA, SMALL_AREA, False),
+                 ("medium (32^2 <= area < 96^2)", SMALL_AREA, LARGE_AREA, False),
+                 ("large (area >= 96^2)", LARGE_AREA, None, False)]
 
 
 class ReportDependencyError(ImportError):

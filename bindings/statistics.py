@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .conventions import size_masks
+
 from .dataset import Dataset
 
 __all__ = ["stats", "ROWS", "format_table", "table_rows"]
@@ -34,13 +36,7 @@ _SIZE = ["very_small", "small", "medium", "large"]
 
 
 def _size_counts(area: np.ndarray, prefix: str = "") -> dict:
-    a = np.asarray(area, np.float64)
-    return {
-        prefix + "very_small": int(np.count_nonzero(a <= 100)),
-        prefix + "small": int(np.count_nonzero(a < 32 ** 2)),
-        prefix + "medium": int(np.count_nonzero((a >= 32 ** 2) & (a < 96 ** 2))),
-        prefix + "large": int(np.count_nonzero(a >= 96 ** 2)),
-    }
+    return {prefix + k: int(np.count_nonzero(m)) for k, m in size_masks(area).items()}
 
 
 def _one(ds: Dataset) -> dict:
@@ -73,10 +69,7 @@ def _per_class_counts(ds: Dataset, ids: np.ndarray) -> dict:
         "instances": bc(),
         "crowds": bc(ds.iscrowd.astype(np.float64)),
         "vertices": bc(ds.n_points().astype(np.float64)),
-        "very_small": bc((a <= 100).astype(np.float64)),
-        "small": bc((a < 32 ** 2).astype(np.float64)),
-        "medium": bc(((a >= 32 ** 2) & (a < 96 ** 2)).astype(np.float64)),
-        "large": bc((a >= 96 ** 2).astype(np.float64)),
+        **{k: bc(m.astype(np.float64)) for k, m in size_masks(a).items()},
     }
 
 

@@ -61,6 +61,8 @@ import numpy as np
 import orjson
 
 from ._io import atomic_path, write_bytes_atomic
+from .conventions import LARGE_AREA, SMALL_AREA, VERY_SMALL_AREA, size_masks
+from .relations import RELATIONS   # the comparison's names and order (_UNIT_REL indexes them)
 from .engine import synth as _k
 
 __all__ = ["generate", "write_pair", "shape_stats", "CATEGORIES", "USED_CAT_IDS",
@@ -112,7 +114,6 @@ CATEGORIES = [
 UNUSED_CAT_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91)
 USED_CAT_IDS = np.array([c[0] for c in CATEGORIES if c[0] not in UNUSED_CAT_IDS], np.int64)
 
-RELATIONS = ("matched", "split", "merged", "class_changed", "removed", "added")
 
 # Published shape statistics, train split (scaled from train+val), used by tests/CLI.
 TARGETS = {
@@ -138,7 +139,8 @@ _UNIT_P = _UNIT_W / _UNIT_W.sum()
 _UNITS_PER_IMAGE = _UNIT_W.sum() * 1000 / FULL_IMAGES
 
 # area bins: very small (<=100), small, medium, large; sampled log-uniform inside a bin
-_BIN_EDGES = np.array([[3.0, 100.0], [100.0, 1024.0], [1024.0, 9216.0], [9216.0, 140000.0]])
+_BIN_EDGES = np.array([[3.0, VERY_SMALL_AREA], [VERY_SMALL_AREA, SMALL_AREA], [SMALL_AREA, LARGE_AREA],
+                       [LARGE_AREA, 140000.0]])
 _BINS_A = np.array([0.030, 0.310, 0.385, 0.275])      # A individuals (matched, ...)
 _BINS_REMOVE = np.array([0.78, 0.22, 0.0, 0.0])
 _BINS_MEMBER = np.array([0.15, 0.60, 0.25, 0.0])
@@ -1214,10 +1216,7 @@ def _col_stats(C, n_img):
             "crowd": float(np.mean(C.iscrowd == 1)) if C.n else 0.0,
             "multi": float(np.sum(nring > 1) / n),
             "vertices": nverts / max(int(poly.sum()), 1),
-            "very_small": float(np.sum(area <= 100) / n),
-            "small": float(np.sum(area < 1024) / n),
-            "medium": float(np.sum((area >= 1024) & (area < 9216)) / n),
-            "large": float(np.sum(area >= 9216) / n)}
+            **{k: float(np.sum(m) / n) for k, m in size_masks(area).items()}}
 
 
 # ------------------------------------------------------------------- public API -------
@@ -1355,7 +1354,4 @@ def shape_stats(coco):
     return {"images": len(coco["images"]), "instances": len(anns),
             "per_image": len(anns) / ni, "crowd": float(crowd.sum() / n),
             "multi": multi / n, "vertices": nv / npoly,
-            "very_small": float(np.sum(area <= 100) / n),
-            "small": float(np.sum(area < 1024) / n),
-            "medium": float(np.sum((area >= 1024) & (area < 9216)) / n),
-            "large": float(np.sum(area >= 9216) / n)}
+            **{k: float(np.sum(m) / n) for k, m in size_masks(area).items()}}
