@@ -63,7 +63,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import measure
+from conftest import measure, record_speedups
 
 FULL_ENV = os.environ.get("COCODIFF_BENCH_FULL") == "1"
 IOU_THRESHOLD = 0.5
@@ -171,12 +171,7 @@ def test_val_cocodiff(benchmark, val_paths, tmp_path):
     cocodiff_pipeline(*val_paths, tmp_path / "warm")        # compile / warm the caches
     c = _measure(benchmark, "cocodiff", lambda: cocodiff_pipeline(*val_paths, tmp_path / "out"), rounds=9,
                  warmup=3)
-    mine = _TIMES["cocodiff"]
-    for peer in ("pycocotools", "hotcoco"):
-        if peer in _TIMES:
-            benchmark.extra_info[f"speedup_vs_{peer}"] = round(_TIMES[peer]["wall"] / mine["wall"], 2)
-            benchmark.extra_info[f"cpu_speedup_vs_{peer}"] = round(_TIMES[peer]["cpu"] / mine["cpu"], 2)
-            benchmark.extra_info[f"{peer}_wall_s"] = round(_TIMES[peer]["wall"], 3)
+    record_speedups(benchmark, _TIMES, "cocodiff")
     benchmark.extra_info["relations"] = c.summary()["relations"]
     benchmark.extra_info["stages"] = c.timings
     _record_agreement(benchmark, c, Path(val_paths[0]).parent / "truth.json")

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import measure
+from conftest import measure, record_speedups
 
 RESULTS_NAME = "eval_segm_results_s0_v1.json"
 MAX_PER_IMAGE = 100
@@ -164,12 +164,7 @@ def test_eval_val_hotcoco(benchmark, val_eval):
 def test_eval_val_cocodiff(benchmark, val_eval):
     a, _, res = val_eval
     stats = _measure(benchmark, "cocodiff", lambda: cocodiff_pipeline(a, res), rounds=5, warmup=2)
-    mine = _TIMES["cocodiff"]
-    for peer in ("pycocotools", "hotcoco"):
-        if peer in _TIMES:
-            benchmark.extra_info[f"speedup_vs_{peer}"] = round(_TIMES[peer]["wall"] / mine["wall"], 2)
-            benchmark.extra_info[f"cpu_speedup_vs_{peer}"] = round(_TIMES[peer]["cpu"] / mine["cpu"], 2)
-            benchmark.extra_info[f"{peer}_wall_s"] = round(_TIMES[peer]["wall"], 3)
+    record_speedups(benchmark, _TIMES, "cocodiff")
     for peer in ("pycocotools", "hotcoco"):
         if peer in _STATS:
             benchmark.extra_info[f"max_abs_stats_diff_vs_{peer}"] = float(np.abs(stats - _STATS[peer]).max())

@@ -115,3 +115,14 @@ def measure(benchmark, times: dict, name: str, fn, rounds: int, warmup: int = 1)
     benchmark.extra_info["cpu_median_s"] = round(times[name]["cpu"], 4)
     benchmark.extra_info["rounds"] = len(wall)
     return out
+
+
+def record_speedups(benchmark, times: dict, mine: str, peers=("pycocotools", "hotcoco")) -> None:
+    """Put the ratios of the peers' medians to ``times[mine]`` (wall and CPU), with the peers'
+    wall medians, into ``extra_info`` -- for the peers measured in this session."""
+    m = times[mine]
+    for peer in peers:
+        if peer in times:
+            benchmark.extra_info[f"speedup_vs_{peer}"] = round(times[peer]["wall"] / m["wall"], 2)
+            benchmark.extra_info[f"cpu_speedup_vs_{peer}"] = round(times[peer]["cpu"] / m["cpu"], 2)
+            benchmark.extra_info[f"{peer}_wall_s"] = round(times[peer]["wall"], 3)
