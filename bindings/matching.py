@@ -77,11 +77,11 @@ from .conventions import VERY_SMALL_AREA
 from ._threads import in_pool, run_jobs as _run_jobs, submit
 from .engine._jit import get_threads, using_threads
 from .engine.assign import assign
-from .engine.boundary import _biou_range, dilation_for
+from .engine.boundary import biou_range, dilation_for
 from .engine.chunks import pair_cost_bounds
 from .engine.facts import facts_outputs, facts_range
 from .engine.groups import group_union
-from .engine.relate import _cost_bounds, _measures_range, candidate_pairs
+from .engine.relate import _cost_bounds, measures_range, candidate_pairs
 from .relations import AMBIGUITY, REL_CODE, RELATIONS, SPLIT, Rules, relate
 
 __all__ = ["compare", "Comparison", "RELATIONS", "read_output"]
@@ -215,7 +215,7 @@ def _rasterize_both(ra, rows_a, rb, rows_b, nt, params):
     valid until the next call (fresh memory for every batch cost more in page faults than the
     rasterisation of some batches).
     """
-    from .engine.raster import _rasterize_range, instance_bounds
+    from .engine.raster import rasterize_range, instance_bounds
     from .engine.ragged import move_left
     na, nb = rows_a.shape[0], rows_b.shape[0]
     lens = np.empty(na + nb, np.int64)
@@ -247,7 +247,7 @@ def _rasterize_both(ra, rows_a, rb, rows_b, nt, params):
 
     def one(ch):
         r, rows, lo, hi, lv, bv, shift = ch
-        _rasterize_range(*r.args, rows, lo, hi, bv, int(cb[shift + lo]), out, lv)
+        rasterize_range(*r.args, rows, lo, hi, bv, int(cb[shift + lo]), out, lv)
 
     _run_jobs(nt, one, chunks)
     offsets = np.zeros(na + nb + 1, np.int64)
@@ -277,7 +277,7 @@ def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
     iou = np.empty(k, np.float64)
     iou_plain = np.empty(k, np.float64)
     bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
-    _run_chunks(nt, _measures_range, bounds, counts, offsets, pa, pb, np.ascontiguousarray(crowd, dtype=np.uint8),
+    _run_chunks(nt, measures_range, bounds, counts, offsets, pa, pb, np.ascontiguousarray(crowd, dtype=np.uint8),
                 area, first, last, z, ylo, yhi, pos, inter, iou, iou_plain)
     return inter, iou, iou_plain
 
@@ -285,7 +285,7 @@ def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
 def _boundary_threaded(nt, counts, offsets, pa, pb, h, w, d, ext):
     out = np.empty(pa.shape[0])
     bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
-    _run_chunks(nt, _biou_range, bounds, counts, offsets, pa, pb, h, w, d, ext, out)
+    _run_chunks(nt, biou_range, bounds, counts, offsets, pa, pb, h, w, d, ext, out)
     return out
 
 

@@ -160,11 +160,11 @@ def warmup(parts=PARTS) -> dict:
 def cache_is_cold() -> bool:
     """True when the comparison's kernels are not in the disk cache yet (a first run), judged by
     the rasteriser's cache index; False where kernels are not cached at all."""
-    from .engine.raster import _rasterize_range
-    where = getattr(getattr(_rasterize_range, "_cache", None), "cache_path", None)
+    from .engine.raster import rasterize_range
+    where = getattr(getattr(rasterize_range, "_cache", None), "cache_path", None)
     if where is None:
         return False
-    return not any(Path(where).glob("raster._rasterize_range-*.nbi"))
+    return not any(Path(where).glob("raster.rasterize_range-*.nbi"))
 
 
 def _cpus() -> int:

@@ -32,7 +32,7 @@ from ._jit import parallel, prange, serial
 from .chunks import pair_cost_bounds
 from .facts import _column_of, mask_summary
 
-__all__ = ["dilation_for", "boundary_iou_pairs", "boundary_rle_mask"]
+__all__ = ["biou_range", "dilation_for", "boundary_iou_pairs", "boundary_rle_mask"]
 
 
 def dilation_for(h, w, dilation_ratio=0.02):
@@ -312,7 +312,7 @@ def _pair_boundary_iou(counts, offsets, a, b, h, w, d, buf, bcap, ext, vr):
 
 
 @serial
-def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
+def biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
     buf = np.empty(4096, np.uint64)
     vr = np.empty(2, np.int64)
     ext_c = np.ascontiguousarray(ext)
@@ -332,7 +332,7 @@ def _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, lo, hi):
 @serial
 def _biou_serial(counts, offsets, pa, pb, h, w, d, ext):
     out = np.empty(pa.shape[0])
-    _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, 0, pa.shape[0])
+    biou_range(counts, offsets, pa, pb, h, w, d, ext, out, 0, pa.shape[0])
     return out
 
 
@@ -341,7 +341,7 @@ def _biou_parallel(counts, offsets, pa, pb, h, w, d, ext):
     out = np.empty(pa.shape[0])
     bounds = pair_cost_bounds(offsets, pa, pb, 256)
     for c in prange(bounds.shape[0] - 1):
-        _biou_range(counts, offsets, pa, pb, h, w, d, ext, out, bounds[c], bounds[c + 1])
+        biou_range(counts, offsets, pa, pb, h, w, d, ext, out, bounds[c], bounds[c + 1])
     return out
 
 

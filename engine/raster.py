@@ -50,8 +50,8 @@ from ._intrinsics import ptr as _ptr
 from ._jit import parallel, prange, serial
 from .merge import rle_merge2_into
 
-__all__ = ["poly_to_rle", "ring_bound", "ring_to_rle_into", "make_scratch", "rasterize_batch",
-           "rasterize_batch_parallel", "instance_bounds"]
+__all__ = ["rasterize_range", "poly_to_rle", "ring_bound", "ring_to_rle_into", "make_scratch",
+           "rasterize_batch", "rasterize_batch_parallel", "instance_bounds"]
 
 _INT_MIN = -2147483648
 
@@ -643,7 +643,7 @@ def _rasterize_one(i, xy, ring_offsets, inst_ring_offsets, counts, counts_offset
 
 
 @serial
-def _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind, h, w,
+def rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind, h, w,
                      rows, r_start, r_end, bnd, o0, out, lens):
     """Rasterise ``rows[r_start:r_end]`` into ``out`` back to back from ``out[o0]``;
     lengths to ``lens[r]``. ``bnd[r]`` are the rows' length bounds (``out`` must hold
@@ -743,7 +743,7 @@ def rasterize_batch(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets,
         total += bnd[r]
     out = np.empty(total, np.uint32)
     lens = np.empty(nr, np.int64)
-    used = _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind,
+    used = rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind,
                             h, w, rows, 0, nr, bnd, 0, out, lens)
     offsets = _cumsum_offsets(lens)
     if total - used > used // 4:  # give back a loose bound's slack
@@ -822,7 +822,7 @@ def rasterize_batch_parallel(xy, ring_offsets, inst_ring_offsets, counts, counts
     buf = np.empty(base[nchunks], np.uint32)
     lens = np.empty(nr, np.int64)
     for c in prange(nchunks):
-        _rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind, h, w,
+        rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, counts_offsets, kind, h, w,
                          rows, bounds[c], bounds[c + 1], bnd, base[c], buf, lens)
     offsets = _cumsum_offsets(lens)
     out = np.empty(offsets[nr], np.uint32)

@@ -14,7 +14,7 @@ from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
 from ._jit import parallel, prange, serial
 
-__all__ = ["rle_extents", "candidate_pairs", "run_starts", "mask_facts",
+__all__ = ["measures_range", "rle_extents", "candidate_pairs", "run_starts", "mask_facts",
            "pair_measures"]
 
 
@@ -179,7 +179,7 @@ def mask_facts(counts, offsets, h, parallel=False, pos=None):
 
 
 @serial
-def _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
+def measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                     iou_plain, lo, hi):
     cp = _ptr(counts)   # pointers into the per-pair helpers: no reference counting per pair
     pp = _ptr(pos)
@@ -222,7 +222,7 @@ def _pair_measures(counts, offsets, pa, pb, crowd, area, facts):
     iou_plain = np.empty(k, np.float64)
     bounds = pair_cost_bounds(offsets, pa, pb, 256)
     for c in prange(bounds.shape[0] - 1):
-        _measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
+        measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                         iou_plain, bounds[c], bounds[c + 1])
     return inter, iou, iou_plain
 

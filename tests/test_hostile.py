@@ -338,7 +338,7 @@ def test_run_length_bound_capped_at_image_size():
     # the range kernel given the capped bounds: each row stays inside its slot
     out = np.full(int(bnd.sum()) + 8, 0xDEADBEEF, np.uint32)
     lens = np.zeros(2, np.int64)
-    end = raster._rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, co, kind, hh, ww, rows, 0, 2,
+    end = raster.rasterize_range(xy, ring_offsets, inst_ring_offsets, counts, co, kind, hh, ww, rows, 0, 2,
                                   bnd, 0, out, lens)
     assert (lens <= bnd).all() and end == lens.sum()
     assert (out[int(bnd.sum()):] == 0xDEADBEEF).all()
