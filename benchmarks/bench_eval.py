@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cocodiff import mask as mu
+from cocodiff.evaluation import evaluate, evaluate_many
 from conftest import measure, record_speedups
 
 RESULTS_NAME = "eval_segm_results_s0_v1.json"
@@ -45,8 +47,6 @@ _STATS: dict = {}
 
 def make_results(gt_path, out_path, seed=0):
     """Write segm detections made from the ground truth ``gt_path`` (see the module docstring)."""
-    from cocodiff import mask as mu
-
     with open(gt_path, "rb") as f:
         gt = json.load(f)
     rng = np.random.default_rng(seed)
@@ -102,6 +102,7 @@ def _measure(benchmark, name, fn, rounds, warmup=1):
 
 # ----------------------------------------------------------------------------- pipelines
 def pycocotools_pipeline(gt_path, res_path):
+    # the peers are imported where they are used: optional (hotcoco), and not part of cocodiff's timings
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -129,12 +130,10 @@ def hotcoco_pipeline(gt_path, res_path):
 
 
 def cocodiff_pipeline(gt_path, res_path, threads=None):
-    from cocodiff.evaluation import evaluate
     return evaluate(res_path, gt_path, "segm", threads=threads).stats
 
 
 def cocodiff_two_gt(a_path, b_path, res_path, threads=None):
-    from cocodiff.evaluation import evaluate_many
     return [e.stats for e in evaluate_many(res_path, [a_path, b_path], "segm", threads=threads)]
 
 

@@ -10,13 +10,13 @@ Peers:
   COCOeval and user code loop (compressed strings are parsed inside every call);
 * ``hotcoco`` -- ``hotcoco.mask.iou`` per image, same loop;
 * ``cocodiff_dropin`` -- ``cocodiff.mask.iou`` per image, same loop;
-* ``cocodiff_pairs_serial`` / ``cocodiff_pairs_2threads`` -- one batch call of
-  :func:`cocodiff.engine.iou.pair_iou` (``pair_iou_parallel``) over a decoded RLE store
-  (with the mask heights), every same-image pair, as the engine uses it (kernel only);
-* ``cocodiff_pairs_serial_noh`` -- the same without heights (no row-range pre-check);
+* ``cocodiff_pairs_serial`` / ``cocodiff_pairs_2threads`` -- the comparison's kernels over a
+  decoded RLE store (with the mask heights), every same-image pair in one batch:
+  :func:`cocodiff.engine.relate.mask_facts` then :func:`cocodiff.engine.relate.pair_measures`
+  (intersection and both IoUs per pair), serial and their ``prange`` twins on 2 threads
+  (``cocodiff.compare`` runs the same chunk kernels on a thread pool); kernel only;
 * ``cocodiff_pairs_from_rles`` -- like for like with the peers: from the same RLE dicts, the
-  strings decoded and the pair lists built inside the timed call, then ``pair_iou``;
-* ``cocodiff_inter_*`` -- :func:`pair_intersections` (serial and 2 threads).
+  strings decoded and the pair lists built inside the timed call, then the serial kernels.
 
 Every variant's output is checked against pycocotools (difference exactly 0). Compilation is
 excluded by a warm-up call. Ratios (pycocotools median / variant median) land in
@@ -51,8 +51,7 @@ def _real_files():
 
 from cocodiff import mask as C  # noqa: E402
 from cocodiff.engine import _jit  # noqa: E402
-from cocodiff.engine.iou import (pair_intersections, pair_intersections_parallel,  # noqa: E402
-                                 pair_iou, pair_iou_parallel)
+from cocodiff.engine.relate import mask_facts, pair_measures  # noqa: E402
 
 TARGET_PAIRS = 300_000
 ROUNDS = 5
@@ -139,22 +138,21 @@ def test_cocodiff_dropin(benchmark, workload):
     _record(benchmark, "cocodiff_dropin", workload)
 
 
-def _pairs(fn, w):
-    return fn(w["counts"], w["offsets"], w["pa"], w["pb"], w["crowd_b"], w["h"])
+def _measures(counts, offsets, pa, pb, crowd_b, h, parallel=False):
+    """IoU of every pair as the comparison computes it: facts of the store, then the pair
+    kernel (A = ``pb``, the gt, so that ``iou == maskUtils.iou([pa], [pb], [crowd_b])``)."""
+    area, _, facts = mask_facts(counts, offsets, h, parallel=parallel)
+    return pair_measures(counts, offsets, pb, pa, crowd_b, area, facts, parallel=parallel)[1]
+
+
+def _pairs(w, parallel=False):
+    return _measures(w["counts"], w["offsets"], w["pa"], w["pb"], w["crowd_b"], w["h"], parallel)
 
 
 def test_cocodiff_pairs_serial(benchmark, workload):
-    res = benchmark.pedantic(_pairs, args=(pair_iou, workload), rounds=ROUNDS, warmup_rounds=1)
+    res = benchmark.pedantic(_pairs, args=(workload,), rounds=ROUNDS, warmup_rounds=1)
     assert np.array_equal(res, workload["expected"])
     _record(benchmark, "cocodiff_pairs_serial", workload)
-
-
-def test_cocodiff_pairs_serial_noh(benchmark, workload):
-    def run(w):
-        return pair_iou(w["counts"], w["offsets"], w["pa"], w["pb"], w["crowd_b"])
-    res = benchmark.pedantic(run, args=(workload,), rounds=ROUNDS, warmup_rounds=1)
-    assert np.array_equal(res, workload["expected"])
-    _record(benchmark, "cocodiff_pairs_serial_noh", workload)
 
 
 def test_cocodiff_pairs_from_rles(benchmark, workload):
@@ -170,7 +168,7 @@ def test_cocodiff_pairs_from_rles(benchmark, workload):
             pb.append(np.tile(np.arange(base, base + n), n))
         counts, offsets, hs, _ = C.rles_to_store(rles)
         pa, pb = np.concatenate(pa), np.concatenate(pb)
-        return pair_iou(counts, offsets, pa, pb, np.asarray(crowd, np.uint8)[pb], hs)
+        return _measures(counts, offsets, pa, pb, np.asarray(crowd, np.uint8)[pb], hs)
 
     res = benchmark.pedantic(run, args=(workload["groups"],), rounds=ROUNDS, warmup_rounds=1)
     assert np.array_equal(res, workload["expected"])
@@ -182,33 +180,8 @@ def test_cocodiff_pairs_2threads(benchmark, workload):
     _jit.set_threads(2)
     try:
         benchmark.extra_info["threads"] = _jit.get_threads()
-        res = benchmark.pedantic(_pairs, args=(pair_iou_parallel, workload), rounds=ROUNDS,
-                                 warmup_rounds=1)
+        res = benchmark.pedantic(_pairs, args=(workload, True), rounds=ROUNDS, warmup_rounds=1)
     finally:
         _jit.set_threads(old)
     assert np.array_equal(res, workload["expected"])
     _record(benchmark, "cocodiff_pairs_2threads", workload)
-
-
-def _inter(fn, w):
-    return fn(w["counts"], w["offsets"], w["pa"], w["pb"], w["h"])
-
-
-def test_cocodiff_inter_serial(benchmark, workload):
-    res = benchmark.pedantic(_inter, args=(pair_intersections, workload), rounds=ROUNDS,
-                             warmup_rounds=1)
-    assert res.shape == workload["pa"].shape
-    _record(benchmark, "cocodiff_inter_serial", workload)
-
-
-def test_cocodiff_inter_2threads(benchmark, workload):
-    old = _jit.get_threads()
-    _jit.set_threads(2)
-    try:
-        res = benchmark.pedantic(_inter, args=(pair_intersections_parallel, workload),
-                                 rounds=ROUNDS, warmup_rounds=1)
-    finally:
-        _jit.set_threads(old)
-    assert np.array_equal(res, pair_intersections(workload["counts"], workload["offsets"],
-                                                  workload["pa"], workload["pb"]))
-    _record(benchmark, "cocodiff_inter_2threads", workload)

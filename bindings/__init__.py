@@ -17,7 +17,7 @@ import importlib
 def _version() -> str:
     """The installed distribution's version (``importlib.metadata``); ``0+unknown`` when cocodiff
     is imported without being installed (a bare source tree on ``sys.path``)."""
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version   # lazy: only the version needs it
     try:
         return version("cocodiff")
     except PackageNotFoundError:
@@ -31,7 +31,7 @@ _LAZY = {
     "InputError": ("cocodiff.errors", "InputError"),
     "stats": ("cocodiff.statistics", "stats"),
     "geometry": ("cocodiff.geometry", None),
-    "compare": ("cocodiff.matching", "compare"),
+    "compare": ("cocodiff.api", "compare"),
     "score": ("cocodiff.score", "score"),
     "evaluate": ("cocodiff.evaluation", "evaluate"),
     "mask": ("cocodiff.mask", None),

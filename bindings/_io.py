@@ -10,6 +10,8 @@ it, named with the writer's pid, and the next writer into that folder removes it
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import signal
@@ -18,7 +20,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "sigint_deferred", "Terminated", "remove_stale_temps",
+__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "sigint_deferred", "Terminated",
+           "remove_stale_temps",
            "folder_lock", "FolderBusy", "file_sha256"]
 
 
@@ -157,7 +160,6 @@ class FolderBusy(OSError):
     """Another live process holds the folder's lock (:func:`folder_lock`)."""
 
     def __init__(self, message: str, folder: str):
-        import errno
         super().__init__(errno.EBUSY, message, folder)
 
 
@@ -208,7 +210,6 @@ def folder_lock(folder, what: str):
 
 def file_sha256(path, chunk: int = 1 << 22) -> str:
     """Hex SHA-256 of a file's bytes."""
-    import hashlib
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while True:

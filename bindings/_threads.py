@@ -6,6 +6,7 @@ per size is kept for the life of the process (threads are started once, not per 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["pool", "submit", "run_jobs", "in_pool"]
 
@@ -15,7 +16,6 @@ _LOCAL = threading.local()
 
 def pool(n):
     """A process-wide thread pool of ``n`` workers (the kernels release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
     if n not in _POOLS:
         _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix=f"cocodiff{n}")
     return _POOLS[n]

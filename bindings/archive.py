@@ -12,7 +12,8 @@ stopped at the bound.
 One safety policy for compressed input
 --------------------------------------
 The bounds below are shared by :func:`safe_extract` and the loader's reading of ``.zip`` and
-``.json.gz`` inputs (:mod:`cocodiff.loader`), so both refuse the same archives:
+``.json.gz`` inputs (:mod:`cocodiff.loader`, which reads them from this module at each call), so
+both refuse the same archives:
 
 * :data:`MAX_RATIO` (100): a member of more than :data:`RATIO_MIN_BYTES` (1 MiB) uncompressed
   may not inflate more than 100 times its compressed size -- and neither may the archive as a
@@ -63,6 +64,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # ---- the one safety policy for compressed input (see the module docstring)
+# What each bound protects: the ratio, against a small download or zip expanding into a bomb
+# (disk for safe_extract, memory for the loader); the total, against one archive filling the disk
+# or memory through many honest-looking members; the member bound, the memory of one held file.
+# Extraction and loading take the same bounds because they see the same archives (a COCO
+# annotations zip is extracted by ``fetch`` and may as well be given to ``load``): an archive one
+# accepts the other must accept, and a bomb one refuses the other must refuse.
 #: Bound on the compression ratio (uncompressed / compressed) of a member, of a whole archive
 #: and of a gzip stream. COCO JSON compresses about 5-20x; deflate bombs reach ~1000x.
 MAX_RATIO = 100
@@ -80,7 +87,6 @@ MAX_MEMBERS = 100_000
 DEFAULT_MAX_BYTES = MAX_TOTAL_BYTES
 DEFAULT_MAX_RATIO = MAX_RATIO
 DEFAULT_MAX_MEMBERS = MAX_MEMBERS
-RATIO_MIN_SIZE = RATIO_MIN_BYTES   # the older name
 
 _CHUNK = 1 << 20
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -273,6 +279,39 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _extraction_plan(zf: zipfile.ZipFile, zip_path: Path, root: Path,
+                     max_members: int) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """The files to extract (directories left out) with their relative paths, once every member
+    is known to be safe: a safe, unrepeated name landing inside ``root``, no link or special file,
+    at most ``max_members`` members."""
+    infos = zf.infolist()
+    if len(infos) > max_members:
+        raise UnsafeArchiveError(f"{len(infos)} members (bound {max_members})", zip_path)
+    plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    seen: set[str] = set()
+    for info in infos:
+        try:
+            rel = check_member_name(info.filename)
+        except ValueError as e:
+            raise UnsafeArchiveError(f"unsafe name: {e}", zip_path, info.filename) from None
+        if _is_symlink(info):
+            raise UnsafeArchiveError("symbolic link", zip_path, info.filename)
+        if _is_special(info):
+            raise UnsafeArchiveError("special file (not a regular file or directory)",
+                                     zip_path, info.filename)
+        if info.is_dir():
+            continue
+        target = (root / rel).resolve()
+        if not _inside(target, root):
+            raise UnsafeArchiveError("resolves outside the destination", zip_path, info.filename)
+        key = str(rel)
+        if key in seen:
+            raise UnsafeArchiveError("duplicate member name", zip_path, info.filename)
+        seen.add(key)
+        plan.append((info, rel))
+    return plan
+
+
 def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
                  max_ratio: float = DEFAULT_MAX_RATIO,
                  max_members: int = DEFAULT_MAX_MEMBERS) -> list[Path]:
@@ -328,31 +367,7 @@ def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
     root = dest.resolve()
 
     with zipfile.ZipFile(zip_path) as zf:
-        infos = zf.infolist()
-        if len(infos) > max_members:
-            raise UnsafeArchiveError(f"{len(infos)} members (bound {max_members})", zip_path)
-        plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-        seen: set[str] = set()
-        for info in infos:
-            try:
-                rel = check_member_name(info.filename)
-            except ValueError as e:
-                raise UnsafeArchiveError(f"unsafe name: {e}", zip_path, info.filename) from None
-            if _is_symlink(info):
-                raise UnsafeArchiveError("symbolic link", zip_path, info.filename)
-            if _is_special(info):
-                raise UnsafeArchiveError("special file (not a regular file or directory)",
-                                         zip_path, info.filename)
-            if info.is_dir():
-                continue
-            target = (root / rel).resolve()
-            if not _inside(target, root):
-                raise UnsafeArchiveError("resolves outside the destination", zip_path, info.filename)
-            key = str(rel)
-            if key in seen:
-                raise UnsafeArchiveError("duplicate member name", zip_path, info.filename)
-            seen.add(key)
-            plan.append((info, rel))
+        plan = _extraction_plan(zf, zip_path, root, max_members)
 
         def refuse(reason, info):
             if "in all" in reason and "ratio" not in reason:

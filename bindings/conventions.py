@@ -27,8 +27,12 @@ def size_masks(area) -> dict:
     Examples
     --------
     >>> m = size_masks([50, 500, 5000, 50000])
-    >>> {k: v.tolist() for k, v in m.items()}
-    {'very_small': [True, False, False, False], 'small': [True, True, False, False], 'medium': [False, False, True, False], 'large': [False, False, False, True]}
+    >>> for k, v in m.items():
+    ...     print(k, v.tolist())
+    very_small [True, False, False, False]
+    small [True, True, False, False]
+    medium [False, False, True, False]
+    large [False, False, False, True]
     """
     a = np.asarray(area, np.float64)
     return {"very_small": a <= VERY_SMALL_AREA, "small": a < SMALL_AREA,

@@ -49,12 +49,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import time
 import uuid
+from dataclasses import fields
 
 import numpy as np
 
-from .matching import BATCH_IMAGES
+from ._alignment import N_EXAMPLES
+from .comparison import Comparison, renumber_groups
+from .dataset import Dataset
+from .engine._jit import get_threads, set_threads
+from .errors import Warnings
+from .loader import load_pair
+from .matching import BATCH_IMAGES, compare
 
 __all__ = ["compare_distributed", "plan_shards", "subset", "dask_client", "require_dask", "DaskMissingError",
            "INSTALL_HINT"]
@@ -78,7 +87,7 @@ def require_dask():
     'distributed'
     """
     try:
-        import distributed
+        import distributed   # the optional extra: only when a cluster is asked for
     except ImportError as e:
         raise DaskMissingError(f"Dask distributed is not installed ({e}); install it with: {INSTALL_HINT}") from None
     return distributed
@@ -97,7 +106,7 @@ def _batch_image_rows(ds, ids, starts):
     return np.r_[rows, ds.n_images].astype(np.int64)
 
 
-def plan_shards(A, B, n_shards, batch_images=BATCH_IMAGES):
+def plan_shards(A: Dataset, B: Dataset, n_shards: int, batch_images: int = BATCH_IMAGES) -> list[dict]:
     """Cut the images of ``A`` and ``B`` into at most ``n_shards`` contiguous, cost-balanced shards.
 
     The union of both image id lists, sorted, is cut into batches of ``batch_images``
@@ -164,7 +173,7 @@ def plan_shards(A, B, n_shards, batch_images=BATCH_IMAGES):
             for s, e in zip(cuts[:-1], cuts[1:])]
 
 
-def subset(ds, r0, r1):
+def subset(ds: Dataset, r0: int, r1: int) -> Dataset:
     """The sub-Dataset of image rows ``r0:r1`` of ``ds``: those images, their instances and geometry.
 
     Categories, ``path`` and ``sources`` are kept whole; offsets are re-based to 0;
@@ -177,11 +186,6 @@ def subset(ds, r0, r1):
     >>> sub.n_images                       # doctest: +SKIP
     10
     """
-    from dataclasses import fields
-
-    from .dataset import Dataset
-    from .errors import Warnings
-
     r0, r1 = int(r0), int(r1)
     if not 0 <= r0 <= r1 <= ds.n_images:
         raise ValueError(f"image rows {r0}:{r1} out of 0:{ds.n_images}")
@@ -226,9 +230,6 @@ def _task_threads(threads):
 
 def _run_shard(pair, kwargs, threads):
     """Worker task: single-process compare of one shard with this task's Numba thread count."""
-    from .engine._jit import get_threads, set_threads
-    from .matching import compare
-
     sub_a, sub_b = pair
     prev = get_threads()
     set_threads(_task_threads(threads))
@@ -236,20 +237,15 @@ def _run_shard(pair, kwargs, threads):
     c0 = time.process_time()
     try:
         used = get_threads()
-        cmp = compare(sub_a, sub_b, client=None, threads=None, progress=False, **kwargs)
+        cmp = compare(sub_a, sub_b, threads=None, progress=False, **kwargs)
     finally:
         set_threads(prev)
     return dict(table=cmp.table, images=cmp.images, meta=cmp.meta, params=cmp.params, threads=used,
-                timings=dict(getattr(cmp, "timings", None) or {}),
+                timings=dict(cmp.timings),
                 wall=time.perf_counter() - t0, cpu=time.process_time() - c0)
 
 
 # ----------------------------------------------------------------------------- client side
-
-def _n_examples():
-    from . import matching
-    return int(getattr(matching, "_N_EXAMPLES", 10))
-
 
 def _merge_counts(parts, limit):
     """Sum int entries, concatenate list entries (first ``limit`` kept); others from the first part."""
@@ -267,10 +263,9 @@ def _merge_counts(parts, limit):
 
 def _assemble(results):
     """One Comparison from the per-shard results (in image order)."""
-    import pyarrow as pa
+    import pyarrow as pa   # pyarrow (and _arrow, which imports it) once there are results: import cost
 
     from . import _arrow
-    from .matching import Comparison, _renumber_groups
 
     tables = [r["table"] for r in results]
     # group ids: shard k's ids come after every group of the shards before it (a shard's ids
@@ -279,45 +274,43 @@ def _assemble(results):
     base = 0
     for t in tables:
         g = _arrow.to_numpy(t.column("group")).astype(np.int64)
-        g, n_groups = _renumber_groups(g, base)
+        g, n_groups = renumber_groups(g, base)
         if base and n_groups:
             t = t.set_column(t.schema.get_field_index("group"), t.schema.field("group"), _arrow.array(g))
         base += n_groups
         shifted.append(t)
     nonempty = [t for t in shifted if t.num_rows] or shifted[:1]
     table = pa.concat_tables(nonempty).combine_chunks()
-    images = _merge_counts([r["images"] for r in results], _n_examples())
-    meta = _merge_counts([r["meta"] for r in results], _n_examples())
-    out = Comparison(table=table, params=dict(results[0]["params"]), images=images, meta=meta)
-    if hasattr(out, "timings"):  # stage seconds summed over the shards (worker seconds)
-        timings = {}
-        for r in results:
-            for stage, d in r.get("timings", {}).items():
-                acc = timings.setdefault(stage, {})
-                for k, v in d.items():
-                    acc[k] = round(acc.get(k, 0.0) + float(v), 4)
-        out.timings = timings
-    return out
+    images = _merge_counts([r["images"] for r in results], N_EXAMPLES)
+    meta = _merge_counts([r["meta"] for r in results], N_EXAMPLES)
+    timings = {}   # stage seconds summed over the shards (worker seconds)
+    for r in results:
+        for stage, d in r["timings"].items():
+            acc = timings.setdefault(stage, {})
+            for k, v in d.items():
+                acc[k] = round(acc.get(k, 0.0) + float(v), 4)
+    return Comparison(table=table, params=dict(results[0]["params"]), images=images, meta=meta, timings=timings)
 
 
 def _gather(client, futures, progress):
     if not progress:
         return client.gather(futures)
-    from distributed import as_completed
+    from distributed import as_completed   # optional extras, and only for a bar
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm   # lazy: only for a progress bar
     except ImportError:  # pragma: no cover
         return client.gather(futures)
-    import sys
     with tqdm(total=len(futures), unit="shard", desc="compare", file=sys.stderr) as bar:
         for _ in as_completed(futures):
             bar.update(1)
     return client.gather(futures)
 
 
-def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, group_margin=0.05, mode="optimal",
-                        boundary=True,
-                        threads=None, batch_images=BATCH_IMAGES, progress=None, dilation_ratio=0.02, n_shards=None):
+def compare_distributed(a: Dataset | str | os.PathLike, b: Dataset | str | os.PathLike, client,
+                        iou_threshold: float = 0.5, cover_threshold: float = 0.5, group_margin: float = 0.05,
+                        mode: str = "optimal", boundary: bool = True, threads: int | None = None,
+                        batch_images: int = BATCH_IMAGES, progress: bool | None = None, dilation_ratio: float = 0.02,
+                        n_shards: int | None = None) -> Comparison:
     """:func:`cocodiff.compare` across the workers of a Dask ``client`` (see the module docstring).
 
     Parameters
@@ -341,17 +334,14 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, gr
     >>> c = cocodiff.compare("a.json", "b.json", client=client)   # doctest: +SKIP
     """
     require_dask()
-    from .loader import load_pair
-    from .matching import compare
-
     if mode not in ("optimal", "greedy"):
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
     if batch_images < 1:
         raise ValueError("batch_images must be >= 1")
     if threads is not None and int(threads) < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    kwargs = dict(iou_threshold=iou_threshold, cover_threshold=cover_threshold, group_margin=group_margin, mode=mode, boundary=boundary,
-                  batch_images=batch_images, dilation_ratio=dilation_ratio)
+    kwargs = dict(iou_threshold=iou_threshold, cover_threshold=cover_threshold, group_margin=group_margin, mode=mode,
+                  boundary=boundary, batch_images=batch_images, dilation_ratio=dilation_ratio)
     A, B = load_pair(a, b)
     if n_shards is None:
         nthreads = client.nthreads()
@@ -364,7 +354,7 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, gr
                         "may oversubscribe their cores", threads)
     plan = plan_shards(A, B, int(n_shards), batch_images)
     if not plan:  # no image at all: nothing to distribute
-        return compare(A, B, client=None, threads=threads, progress=False, **kwargs)
+        return compare(A, B, threads=threads, progress=False, **kwargs)
     t0 = time.perf_counter()
     pairs = [(subset(A, *s["a_rows"]), subset(B, *s["b_rows"])) for s in plan]
     futs_data = client.scatter(pairs, hash=False)
@@ -372,7 +362,6 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, gr
     futs = [client.submit(_run_shard, f, kwargs, threads, key=f"cocodiff-compare-{tag}-{k:05d}", pure=False)
             for k, f in enumerate(futs_data)]
     if progress is None:
-        import sys
         progress = sys.stderr.isatty()
     try:
         results = _gather(client, futs, progress)
@@ -382,11 +371,10 @@ def compare_distributed(a, b, client, iou_threshold=0.5, cover_threshold=0.5, gr
     del futs, futs_data   # released on the cluster
     t1 = time.perf_counter()
     out = _assemble(results)
-    if isinstance(getattr(out, "timings", None), dict):
-        out.timings["dask_scatter_compute_gather"] = dict(wall=round(t1 - t0, 4))
-        out.timings["dask_assemble"] = dict(wall=round(time.perf_counter() - t1, 4))
-        out.timings["dask_workers"] = dict(wall=round(sum(r["wall"] for r in results), 4),
-                                           cpu=round(sum(r["cpu"] for r in results), 4))
+    out.timings["dask_scatter_compute_gather"] = dict(wall=round(t1 - t0, 4))
+    out.timings["dask_assemble"] = dict(wall=round(time.perf_counter() - t1, 4))
+    out.timings["dask_workers"] = dict(wall=round(sum(r["wall"] for r in results), 4),
+                                       cpu=round(sum(r["cpu"] for r in results), 4))
     log.info("compare on %d shard(s) (costs %s, Numba threads per task %s): %.2f s wall, worker CPU %.2f s, "
              "%d rows", len(plan), [s["cost"] for s in plan], sorted({r["threads"] for r in results}),
              time.perf_counter() - t0, sum(r["cpu"] for r in results), out.table.num_rows)

@@ -66,7 +66,7 @@ class Warnings:
         if len(ex) < self.max_examples:
             ex.append(message)
 
-    def merge(self, other: "Warnings") -> None:
+    def merge(self, other: Warnings) -> None:
         for code, n in other.counts.items():
             self.counts[code] += n
             ex = self.examples.setdefault(code, [])

@@ -42,9 +42,13 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._io import write_json_atomic
 from .archive import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, safe_extract
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["SOURCES", "FetchError", "fetch", "resolve_source", "MANIFEST_NAME",
            "BASE_URL_ENV", "DEFAULT_MAX_DOWNLOAD_BYTES"]
@@ -168,7 +172,7 @@ def _write_error(path: Path, err: OSError) -> FetchError:
     return FetchError(f"cannot write {path}: {err.strerror or err}")
 
 
-def _write_json_atomic(path: Path, data) -> None:
+def _write_json_atomic(path: Path, data: dict) -> None:
     try:
         write_json_atomic(path, data, indent=2, sort_keys=True)
     except OSError as e:
@@ -188,7 +192,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _hash_file(path: Path) -> tuple[int, str, str]:
+_Hashes = tuple[int, str, str]  # (size, sha256, md5)
+_Expectation = tuple[int | None, str | None, str | None, str]  # (size, sha256, md5, source)
+
+
+def _hash_file(path: Path) -> _Hashes:
     sha, md5, n = hashlib.sha256(), hashlib.md5(), 0
     with open(path, "rb") as f:
         while True:
@@ -215,7 +223,10 @@ def _network_error(url: str, err: BaseException) -> FetchError:
     return FetchError(f"cannot reach {host}: {text} (no network?)")
 
 
-def _open(url: str, headers: dict, timeout: float):
+_Response = http.client.HTTPResponse | urllib.error.HTTPError  # HTTPError: a 416 answer
+
+
+def _open(url: str, headers: dict[str, str], timeout: float) -> _Response:
     req = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, **headers})
     try:
         return urllib.request.urlopen(req, timeout=timeout)
@@ -233,31 +244,64 @@ def _open(url: str, headers: dict, timeout: float):
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
-def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: float,
-              expected_size: int | None, max_download_bytes: int) -> tuple[int, str | None]:
-    """Download ``url`` into ``part`` (resuming it if present).
+class _Download:
+    """One download of ``url`` into ``part``, resuming ``part`` if present; :meth:`run` returns
+    the total size and the answer's Content-Type. Capped at ``expected_size`` when known, else at
+    ``max_download_bytes``: a larger announced length is refused before anything is written, a
+    body of unknown length is stopped (its partial file removed) as soon as it passes the cap."""
 
-    Returns the total size and the answer's Content-Type. The download is capped at
-    ``expected_size`` when known, else at ``max_download_bytes``: an announced length above
-    the cap is refused before anything is written, a body of unknown length is stopped (and
-    the partial file removed) as soon as it passes the cap.
-    """
-    if expected_size is not None:
-        cap = expected_size
-        cap_why = f"the size of {part.name[:-len('.part')]} in the source catalogue"
-    else:
-        cap = max_download_bytes
-        cap_why = "--max-download-bytes"
+    def __init__(self, url: str, part: Path, meta_path: Path, progress: bool, timeout: float,
+                 expected_size: int | None, max_download_bytes: int) -> None:
+        self.url = url
+        self.part = part
+        self.meta_path = meta_path
+        self.progress = progress
+        self.timeout = timeout
+        self.expected_size = expected_size
+        if expected_size is not None:
+            self.cap = expected_size
+            self.cap_why = f"the size of {part.name[:-len('.part')]} in the source catalogue"
+        else:
+            self.cap = max_download_bytes
+            self.cap_why = "--max-download-bytes"
 
-    def over_cap(what: str) -> FetchError:
-        part.unlink(missing_ok=True)
-        meta_path.unlink(missing_ok=True)
-        hint = ("not the archive?" if expected_size is not None
+    def run(self) -> tuple[int, str | None]:
+        """Up to three tries: a refused or mismatched resume restarts from byte 0."""
+        for _ in range(3):
+            offset, headers = self._resume_headers()
+            resp = _open(self.url, headers, self.timeout)
+            with resp:
+                status = resp.status if hasattr(resp, "status") else resp.code
+                if status == 416:
+                    if self._already_complete(resp, offset):
+                        return offset, None
+                    continue
+                answer = self._read_answer(resp, status, offset)
+                if answer is None:
+                    continue
+                mode, offset, total = answer
+                self._check_announced(offset, total)
+                _write_json_atomic(self.meta_path, {
+                    "url": self.url, "etag": resp.headers.get("ETag"),
+                    "last_modified": resp.headers.get("Last-Modified"), "size": total})
+                received, err, over = self._stream(resp, mode, offset, total)
+                self._check_end(received, total, err, over)
+                return received, resp.headers.get("Content-Type")
+        raise FetchError(f"could not download {self.url}: the server kept refusing to resume; "
+                         f"delete {self.part} and retry")
+
+    def _over_cap(self, what: str) -> FetchError:
+        """The error for a download over the cap; the partial file and its metadata go."""
+        self.part.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+        hint = ("not the archive?" if self.expected_size is not None
                 else "raise --max-download-bytes if the file really is larger")
-        return FetchError(f"{url}: {what}, more than the cap of {cap} bytes ({cap_why}); "
-                          f"refusing ({hint})")
+        return FetchError(f"{self.url}: {what}, more than the cap of {self.cap} bytes "
+                          f"({self.cap_why}); refusing ({hint})")
 
-    for attempt in range(3):
+    def _resume_headers(self) -> tuple[int, dict[str, str]]:
+        """(offset, request headers): Range / If-Range from the partial file and its metadata."""
+        part, meta_path, url = self.part, self.meta_path, self.url
         offset = part.stat().st_size if part.exists() else 0
         meta = {}
         if offset and meta_path.exists():
@@ -274,116 +318,127 @@ def _download(url: str, part: Path, meta_path: Path, progress: bool, timeout: fl
             validator = meta.get("etag") or meta.get("last_modified")
             if validator:
                 headers["If-Range"] = validator
-        resp = _open(url, headers, timeout)
-        with resp:
-            status = resp.status if hasattr(resp, "status") else resp.code
-            if status == 416:
-                m = re.search(r"/(\d+)", resp.headers.get("Content-Range", "") or "")
-                if m and int(m.group(1)) == offset:
-                    logger.info("%s is already complete (%d bytes)", part.name, offset)
-                    return offset, None
-                logger.warning("server refused resuming %s at byte %d; restarting", part.name, offset)
+        return offset, headers
+
+    def _already_complete(self, resp: _Response, offset: int) -> bool:
+        """416 to a Range request: True if the partial file is the whole file, else drop it."""
+        m = re.search(r"/(\d+)", resp.headers.get("Content-Range", "") or "")
+        if m and int(m.group(1)) == offset:
+            logger.info("%s is already complete (%d bytes)", self.part.name, offset)
+            return True
+        logger.warning("server refused resuming %s at byte %d; restarting", self.part.name, offset)
+        self.part.unlink(missing_ok=True)
+        return False
+
+    def _read_answer(self, resp: _Response, status: int,
+                     offset: int) -> tuple[str, int, int | None] | None:
+        """(file mode, offset, total or None) from a 206 or 200 answer; None to restart."""
+        part = self.part
+        total = None
+        if status == 206:
+            m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", "") or "")
+            if not m or int(m.group(1)) != offset:
+                logger.warning("unexpected Content-Range %r for %s; restarting",
+                               resp.headers.get("Content-Range"), part.name)
                 part.unlink(missing_ok=True)
-                continue
-            total = None
-            if status == 206:
-                m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", "") or "")
-                if not m or int(m.group(1)) != offset:
-                    logger.warning("unexpected Content-Range %r for %s; restarting",
-                                   resp.headers.get("Content-Range"), part.name)
-                    part.unlink(missing_ok=True)
-                    continue
-                if m.group(3) != "*":
-                    total = int(m.group(3))
-                mode = "ab"
-                logger.info("resuming %s at byte %d", part.name, offset)
-            elif status == 200:
-                if offset:
-                    logger.info("server ignored the Range request for %s; restarting from byte 0",
-                                part.name)
-                offset = 0
-                cl = resp.headers.get("Content-Length")
-                total = int(cl) if cl and cl.isdigit() else None
-                mode = "wb"
-            else:
-                raise FetchError(f"HTTP {status} for {url}")
-            if expected_size is not None and total is not None and total != expected_size:
-                raise FetchError(f"{url}: server announces {total} bytes, expected {expected_size}")
-            if total is not None and total > cap:
-                raise over_cap(f"the server announces {total} bytes")
-            if offset > cap:
-                raise over_cap(f"the partial file {part} already holds {offset} bytes")
-            _write_json_atomic(meta_path, {
-                "url": url,
-                "etag": resp.headers.get("ETag"),
-                "last_modified": resp.headers.get("Last-Modified"),
-                "size": total,
-            })
-            received = offset
-            err = None
-            over = False
-            bar = _progress_bar(progress, total, offset, part.name[:-len(".part")])
+                return None
+            if m.group(3) != "*":
+                total = int(m.group(3))
+            mode = "ab"
+            logger.info("resuming %s at byte %d", part.name, offset)
+        elif status == 200:
+            if offset:
+                logger.info("server ignored the Range request for %s; restarting from byte 0",
+                            part.name)
+            offset = 0
+            cl = resp.headers.get("Content-Length")
+            total = int(cl) if cl and cl.isdigit() else None
+            mode = "wb"
+        else:
+            raise FetchError(f"HTTP {status} for {self.url}")
+        return mode, offset, total
+
+    def _check_announced(self, offset: int, total: int | None) -> None:
+        """Refuse, before anything is written, a size off the catalogue or over the cap."""
+        expected_size = self.expected_size
+        if expected_size is not None and total is not None and total != expected_size:
+            raise FetchError(f"{self.url}: server announces {total} bytes, expected {expected_size}")
+        if total is not None and total > self.cap:
+            raise self._over_cap(f"the server announces {total} bytes")
+        if offset > self.cap:
+            raise self._over_cap(f"the partial file {self.part} already holds {offset} bytes")
+
+    def _stream(self, resp: _Response, mode: str, offset: int,
+                total: int | None) -> tuple[int, BaseException | None, bool]:
+        """Copy the body into the partial file, fsynced: (bytes held, read error or None, over
+        the cap?). A write error (a full disk) is raised."""
+        part = self.part
+        received, err, over = offset, None, False
+        bar = _progress_bar(self.progress, total, offset, part.name[:-len(".part")])
+        try:
             try:
-                try:
-                    f = open(part, mode)
-                except OSError as e:
-                    raise _write_error(part, e) from None
-                try:
-                    while True:
-                        try:
-                            chunk = resp.read(_CHUNK)
-                        except (OSError, http.client.HTTPException) as e:
-                            err = e
-                            break
-                        if not chunk:
-                            break
-                        if received + len(chunk) > cap:
-                            over = True
-                            break
-                        f.write(chunk)
-                        received += len(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
-                    f.flush()
-                    os.fsync(f.fileno())
-                    f.close()
-                except OSError as e:  # a write, flush or fsync error: ENOSPC and the like
+                f = open(part, mode)
+            except OSError as e:
+                raise _write_error(part, e) from None
+            try:
+                while True:
                     try:
-                        f.close()
-                    except OSError:
-                        pass
-                    raise FetchError(
-                        f"cannot write {part}: {e.strerror or e}; the partial file is kept, "
-                        f"free some space and run again to resume") from None
-            finally:
-                if bar is not None:
-                    bar.close()
-            if over:
-                raise over_cap("the server sent no Content-Length" if total is None
-                               else f"the server sent more than the announced {total} bytes")
-            if err is not None or (total is not None and received < total):
-                why = f" ({type(err).__name__}: {err})" if err is not None else ""
-                of = f" of {total}" if total is not None else ""
+                        chunk = resp.read(_CHUNK)
+                    except (OSError, http.client.HTTPException) as e:
+                        err = e
+                        break
+                    if not chunk:
+                        break
+                    if received + len(chunk) > self.cap:
+                        over = True
+                        break
+                    f.write(chunk)
+                    received += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+            except OSError as e:  # a write, flush or fsync error: ENOSPC and the like
+                try:
+                    f.close()
+                except OSError:
+                    pass
                 raise FetchError(
-                    f"truncated transfer of {url}: received {received}{of} bytes{why}; "
-                    f"the partial file {part} is kept, run again to resume")
-            if total is not None and received > total:
-                part.unlink(missing_ok=True)
-                raise FetchError(f"{url}: received {received} bytes, more than the announced {total}")
-            return received, resp.headers.get("Content-Type")
-    raise FetchError(f"could not download {url}: the server kept refusing to resume; "
-                     f"delete {part} and retry")
+                    f"cannot write {part}: {e.strerror or e}; the partial file is kept, "
+                    f"free some space and run again to resume") from None
+        finally:
+            if bar is not None:
+                bar.close()
+        return received, err, over
+
+    def _check_end(self, received: int, total: int | None, err: BaseException | None,
+                   over: bool) -> None:
+        """Refuse a body over the cap, a truncated one (kept to resume) or one over its length."""
+        if over:
+            raise self._over_cap("the server sent no Content-Length" if total is None
+                                 else f"the server sent more than the announced {total} bytes")
+        if err is not None or (total is not None and received < total):
+            why = f" ({type(err).__name__}: {err})" if err is not None else ""
+            of = f" of {total}" if total is not None else ""
+            raise FetchError(
+                f"truncated transfer of {self.url}: received {received}{of} bytes{why}; "
+                f"the partial file {self.part} is kept, run again to resume")
+        if total is not None and received > total:
+            self.part.unlink(missing_ok=True)
+            raise FetchError(f"{self.url}: received {received} bytes, more than the announced {total}")
 
 
-def _progress_bar(enabled: bool, total, initial: int, desc: str):
+def _progress_bar(enabled: bool, total: int | None, initial: int, desc: str) -> tqdm | None:
     if not enabled:
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: only for a progress bar
     return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
                 desc=desc, file=sys.stderr, leave=False)
 
 
-def _verify(name: str, size: int, sha256: str, md5: str, exp_size, exp_sha, exp_md5, where: str):
+def _verify(name: str, size: int, sha256: str, md5: str, exp_size: int | None,
+            exp_sha: str | None, exp_md5: str | None, where: str) -> str | None:
     """One-line description of the first mismatch against one expectation, or None."""
     size_note = (f" (size {size} bytes, expected {exp_size})"
                  if exp_size is not None and size != exp_size else "")
@@ -432,7 +487,117 @@ def _quarantine(path: Path) -> Path:
     return bad
 
 
-def fetch(name: str, dest, split: str | None = None, url: str | None = None,
+class _Archive:
+    """One archive of :data:`SOURCES` in ``dest``: its paths, expectations and manifest record."""
+
+    def __init__(self, key: str, entry: dict, dest: Path, src_url: str, official: bool,
+                 sha256: str | None) -> None:
+        self.key = key
+        self.entry = entry
+        self.dest = dest
+        self.src_url = src_url
+        self.official = official
+        self.sha256 = sha256
+        self.final = dest / entry["filename"]
+        self.part = dest / (entry["filename"] + ".part")
+        self.meta_path = dest / (entry["filename"] + ".part.json")
+
+    def expectations(self, record: dict | None) -> list[_Expectation]:
+        """Every known (size, sha256, md5, where): source table, given sha256, manifest record."""
+        entry = self.entry
+        checks = []
+        if self.official and (entry["size"] or entry["sha256"] or entry["md5"]):
+            checks.append((entry["size"], entry["sha256"], entry["md5"], "published checksum"))
+        if self.sha256:
+            checks.append((None, self.sha256, None, "given sha256"))
+        if record:
+            checks.append((record.get("size"), record.get("sha256"), None,
+                           f"{MANIFEST_NAME} record"))
+        return checks
+
+    def check(self, path: Path, record: dict | None) -> _Hashes:
+        """Hash ``path`` against every expectation; a mismatch moves it to ``<file>.corrupt``."""
+        size, sha, md5 = _hash_file(path)
+        for c_size, c_sha, c_md5, where in self.expectations(record):
+            problem = _verify(self.entry["filename"], size, sha, md5, c_size, c_sha, c_md5, where)
+            if problem:
+                bad = _quarantine(path)
+                self.meta_path.unlink(missing_ok=True)
+                hint = (f" (if that record is wrong, remove it from {MANIFEST_NAME})"
+                        if where.endswith("record") else "")
+                raise FetchError(f"corrupted download: {problem}; moved to {bad.name}{hint}")
+        return size, sha, md5
+
+    def verify_present(self, record: dict | None) -> tuple[_Hashes | None, dict | None]:
+        """Check the archive already at its final name: (its hashes, the record). Hashes None:
+        not a zip archive (e.g. an HTML page placed and recorded by an earlier version), moved
+        aside and its record, which vouches for nothing, dropped, to be downloaded afresh."""
+        logger.info("%s already present; verifying", self.final)
+        hashes = self.check(self.final, record)
+        problem = _zip_problem(self.final)
+        if problem is None:
+            return hashes, record
+        bad = _quarantine(self.final)
+        logger.warning("%s; moved to %s, downloading again", problem, bad.name)
+        if record is not None and (record.get("sha256") or "").lower() == hashes[1]:
+            manifest = _read_manifest(self.dest)
+            manifest["files"].pop(self.entry["filename"], None)
+            _write_json_atomic(self.dest / MANIFEST_NAME, manifest)
+            record = None
+        return None, record
+
+    def download(self, record: dict | None, progress: bool, timeout: float,
+                 max_download_bytes: int) -> _Hashes:
+        """Download to ``<file>.part``, check it, and only then rename it to its final name."""
+        part, meta_path = self.part, self.meta_path
+        logger.info("downloading %s -> %s", self.src_url, self.final)
+        exp_size = self.entry["size"] if self.official else None
+        _, content_type = _Download(self.src_url, part, meta_path, progress, timeout, exp_size,
+                                    max_download_bytes).run()
+        size, sha, md5 = self.check(part, record)
+        problem = _zip_problem(part, content_type)
+        if problem is not None:
+            bad = _quarantine(part)
+            meta_path.unlink(missing_ok=True)
+            raise FetchError(f"bad download from {self.src_url}: {problem}; moved to {bad.name}")
+        os.replace(part, self.final)
+        meta_path.unlink(missing_ok=True)
+        _fsync_dir(self.dest)
+        logger.info("downloaded %s (%d bytes, sha256 %s)", self.final.name, size, sha)
+        return size, sha, md5
+
+    def record_checksum(self, hashes: _Hashes, downloaded: bool, record: dict | None) -> None:
+        """Record the archive in the manifest; called only once every check passed."""
+        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        if downloaded or record is None:
+            rec_url, rec_date = self.src_url, now
+        else:  # verified an archive already present: keep its provenance
+            rec_url, rec_date = record.get("url", self.src_url), record.get("date", now)
+        size, sha, md5 = hashes
+        manifest = _read_manifest(self.dest)
+        manifest["files"][self.entry["filename"]] = {
+            "name": self.key, "url": rec_url, "size": size, "sha256": sha, "md5": md5,
+            "date": rec_date,
+        }
+        _write_json_atomic(self.dest / MANIFEST_NAME, manifest)
+
+    def instance_files(self, files: list[Path], out_dir: Path, split: str | None) -> list[Path]:
+        """The instance JSON files among the extracted ``files`` (for coco2017: of ``split``)."""
+        pat = re.compile(self.entry["instances"])
+        chosen = []
+        for p in files:
+            rel = p.relative_to(out_dir).as_posix()
+            if not pat.search(rel):
+                continue
+            if self.key == "coco2017" and split and f"instances_{split}2017.json" != p.name:
+                continue
+            chosen.append(p)
+        if not chosen:
+            logger.warning("no instance JSON files found in %s", self.final.name)
+        return chosen
+
+
+def fetch(name: str, dest: str | os.PathLike, split: str | None = None, url: str | None = None,
           extract: bool = True, progress: bool | None = None, *, sha256: str | None = None,
           max_bytes: int = DEFAULT_MAX_BYTES, max_ratio: float = DEFAULT_MAX_RATIO,
           timeout: float = 60.0,
@@ -512,97 +677,19 @@ def fetch(name: str, dest, split: str | None = None, url: str | None = None,
     if progress is None:
         progress = sys.stderr.isatty()
 
-    final = dest / entry["filename"]
-    part = dest / (entry["filename"] + ".part")
-    meta_path = dest / (entry["filename"] + ".part.json")
-    manifest = _read_manifest(dest)
-    record = manifest["files"].get(entry["filename"])
-
-    exp_size = entry["size"] if official else None
-
-    def expectations(record) -> list:
-        checks = []  # (size, sha256, md5, where)
-        if official and (entry["size"] or entry["sha256"] or entry["md5"]):
-            checks.append((entry["size"], entry["sha256"], entry["md5"], "published checksum"))
-        if sha256:
-            checks.append((None, sha256, None, "given sha256"))
-        if record:
-            checks.append((record.get("size"), record.get("sha256"), None,
-                           f"{MANIFEST_NAME} record"))
-        return checks
-
-    def check(path: Path, record) -> tuple[int, str, str]:
-        size, sha, md5 = _hash_file(path)
-        for c_size, c_sha, c_md5, where in expectations(record):
-            problem = _verify(entry["filename"], size, sha, md5, c_size, c_sha, c_md5, where)
-            if problem:
-                bad = _quarantine(path)
-                meta_path.unlink(missing_ok=True)
-                hint = (f" (if that record is wrong, remove it from {MANIFEST_NAME})"
-                        if where.endswith("record") else "")
-                raise FetchError(f"corrupted download: {problem}; moved to {bad.name}{hint}")
-        return size, sha, md5
-
-    downloaded = not final.exists()
-    if not downloaded:
-        logger.info("%s already present; verifying", final)
-        size, sha, md5 = check(final, record)
-        problem = _zip_problem(final)
-        if problem is not None:
-            # e.g. an HTML page placed and recorded by an earlier version: its record vouches
-            # for nothing; move it aside, drop the record and download afresh
-            bad = _quarantine(final)
-            logger.warning("%s; moved to %s, downloading again", problem, bad.name)
-            if record is not None and (record.get("sha256") or "").lower() == sha:
-                manifest = _read_manifest(dest)
-                manifest["files"].pop(entry["filename"], None)
-                _write_json_atomic(dest / MANIFEST_NAME, manifest)
-                record = None
-            downloaded = True
+    archive = _Archive(key, entry, dest, src_url, official, sha256)
+    record = _read_manifest(dest)["files"].get(entry["filename"])
+    hashes = None
+    if archive.final.exists():
+        hashes, record = archive.verify_present(record)
+    downloaded = hashes is None
     if downloaded:
-        logger.info("downloading %s -> %s", src_url, final)
-        _, content_type = _download(src_url, part, meta_path, progress, timeout, exp_size,
-                                    max_download_bytes)
-        size, sha, md5 = check(part, record)
-        problem = _zip_problem(part, content_type)
-        if problem is not None:
-            bad = _quarantine(part)
-            meta_path.unlink(missing_ok=True)
-            raise FetchError(f"bad download from {src_url}: {problem}; moved to {bad.name}")
-        os.replace(part, final)
-        meta_path.unlink(missing_ok=True)
-        _fsync_dir(dest)
-        logger.info("downloaded %s (%d bytes, sha256 %s)", final.name, size, sha)
-
-    def record_checksum() -> None:
-        # only now, after every check (extraction included) passed
-        now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-        if downloaded or record is None:
-            rec_url, rec_date = src_url, now
-        else:  # verified an archive already present: keep its provenance
-            rec_url, rec_date = record.get("url", src_url), record.get("date", now)
-        manifest = _read_manifest(dest)
-        manifest["files"][entry["filename"]] = {
-            "name": key, "url": rec_url, "size": size, "sha256": sha, "md5": md5,
-            "date": rec_date,
-        }
-        _write_json_atomic(dest / MANIFEST_NAME, manifest)
+        hashes = archive.download(record, progress, timeout, max_download_bytes)
 
     if not extract:
-        record_checksum()
-        return [final]
+        archive.record_checksum(hashes, downloaded, record)
+        return [archive.final]
     out_dir = dest / entry["subdir"] if entry["subdir"] else dest
-    files = safe_extract(final, out_dir, max_bytes=max_bytes, max_ratio=max_ratio)
-    record_checksum()
-    pat = re.compile(entry["instances"])
-    chosen = []
-    for p in files:
-        rel = p.relative_to(out_dir).as_posix()
-        if not pat.search(rel):
-            continue
-        if key == "coco2017" and split and f"instances_{split}2017.json" != p.name:
-            continue
-        chosen.append(p)
-    if not chosen:
-        logger.warning("no instance JSON files found in %s", final.name)
-    return chosen
+    files = safe_extract(archive.final, out_dir, max_bytes=max_bytes, max_ratio=max_ratio)
+    archive.record_checksum(hashes, downloaded, record)
+    return archive.instance_files(files, out_dir, split)

@@ -52,16 +52,17 @@ import numbers
 
 import numpy as np
 
+from ._rle_dicts import U32_MAX, check_dim, one_rle, parse_rles, rles_to_store, store_to_rles
 from .engine.iou import bbox_iou_matrix, iou_matrix
-from .engine.rle import (rle_area_batch, rle_bbox_batch, rle_decode_batch, rle_encode,
-                         rle_from_string_batch, rle_to_string, rle_to_string_batch)
+from .engine.rle import rle_area_batch, rle_bbox_batch, rle_decode_batch, rle_encode
 
 __all__ = ["encode", "decode", "area", "toBbox", "iou", "merge", "frPyObjects", "frBbox",
            "frPoly", "frUncompressedRLE", "rles_to_store", "store_to_rles"]
 
-_U32_MAX = 0xFFFFFFFF
-
 logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- loose RLEs
 _loose = {"count": 0, "warned": False}
 
 
@@ -91,153 +92,12 @@ def _note_loose(what: str, totals, hs, ws, bad) -> None:
         logger.debug("%s", msg)
 
 
-# --------------------------------------------------------------------------- validation
-def _dim(v, name: str) -> int:
-    if type(v) is int and v >= 1:  # fast path
-        return v
-    if isinstance(v, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if isinstance(v, numbers.Integral):
-        iv = int(v)
-    elif isinstance(v, numbers.Real) and float(v).is_integer():
-        iv = int(v)
-    else:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if iv < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return iv
-
-
-def _size(obj, where: str) -> tuple[int, int]:
-    if not isinstance(obj, dict) or "size" not in obj or "counts" not in obj:
-        raise ValueError(f"{where}: an RLE must be a dict with 'size' and 'counts', got {type(obj).__name__}")
-    s = obj["size"]
-    if type(s) is list and len(s) == 2 and type(s[0]) is int and type(s[1]) is int \
-            and s[0] >= 1 and s[1] >= 1:  # fast path
-        return s[0], s[1]
-    try:
-        n = len(s)
-    except TypeError:
-        n = -1
-    if n != 2:
-        raise ValueError(f"{where}: RLE 'size' must be [h, w], got {s!r}")
-    return _dim(s[0], f"{where}: RLE height"), _dim(s[1], f"{where}: RLE width")
-
-
-def _uncompressed_counts(c, where: str) -> np.ndarray:
-    arr = np.asarray(c)
-    if arr.ndim != 1:
-        raise ValueError(f"{where}: uncompressed RLE counts must be a flat list of integers")
-    if arr.size == 0:
-        return np.zeros(0, np.uint32)
-    if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or not np.all(arr == np.floor(arr)):
-            raise ValueError(f"{where}: uncompressed RLE counts must be integers")
-    elif arr.dtype.kind not in "iu":
-        raise ValueError(f"{where}: uncompressed RLE counts must be integers, got dtype {arr.dtype}")
-    if np.any(arr < 0):
-        raise ValueError(f"{where}: uncompressed RLE has a negative count")
-    if np.any(arr > _U32_MAX):
-        raise ValueError(f"{where}: uncompressed RLE has a count above 2**32-1")
-    return arr.astype(np.uint32)
-
-
-def _counts_bytes(obj, where: str) -> bytes:
-    c = obj["counts"]
-    if type(c) is bytes:  # fast path
-        return c
-    if isinstance(c, str):
-        try:
-            return c.encode("ascii")
-        except UnicodeEncodeError:
-            raise ValueError(f"{where}: compressed RLE string has a character outside '0'..'o'") from None
-    if isinstance(c, (bytes, bytearray, memoryview)):
-        return bytes(c)
-    return rle_to_string(_uncompressed_counts(c, where)).tobytes()
-
-
-def rles_to_store(rleObjs, what: str = "rle"):
-    """Parse RLE dicts into a counts store, validating every one.
-
-    Parameters
-    ----------
-    rleObjs : list of dict
-        ``{'size': [h, w], 'counts': bytes | str | list of int}``.
-    what : str
-        Name used in error messages.
-
-    Returns
-    -------
-    counts : ndarray of uint32
-    offsets : ndarray of int64 (n + 1,)
-    h, w : ndarray of int64 (n,)
-
-    Raises
-    ------
-    ValueError
-        Bad dict, bad size, bad string, or counts that do not sum to ``h * w``.
-
-    Examples
-    --------
-    >>> c, o, h, w = rles_to_store([{'size': [5, 4], 'counts': b'62304'}])
-    >>> c.tolist(), o.tolist(), h.tolist(), w.tolist()
-    ([6, 2, 3, 2, 7], [0, 5], [5], [4])
-    """
-    counts, offsets, hs, ws, totals = _parse(rleObjs, what)
-    bad = np.nonzero(totals != hs * ws)[0]
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{what}[{i}]: RLE counts sum to {int(totals[i])}, not h*w = "
-                         f"{int(hs[i])}*{int(ws[i])} = {int(hs[i] * ws[i])}")
-    return counts, offsets, hs, ws
-
-
-def _parse(rleObjs, what: str):
-    """Like :func:`rles_to_store` without the ``h * w`` check; also returns the totals."""
-    n = len(rleObjs)
-    hl = [0] * n
-    wl = [0] * n
-    bufs = [b""] * n
-    for i, obj in enumerate(rleObjs):
-        if type(obj) is dict:  # fast path: well-formed dict with bytes counts
-            s = obj.get("size")
-            c = obj.get("counts")
-            if type(c) is bytes and type(s) is list and len(s) == 2 and type(s[0]) is int \
-                    and type(s[1]) is int and s[0] >= 1 and s[1] >= 1:
-                hl[i] = s[0]
-                wl[i] = s[1]
-                bufs[i] = c
-                continue
-        where = f"{what}[{i}]"
-        hl[i], wl[i] = _size(obj, where)
-        bufs[i] = _counts_bytes(obj, where)
-    hs = np.array(hl, np.int64)
-    ws = np.array(wl, np.int64)
-    boff = np.zeros(n + 1, np.int64)
-    np.cumsum([len(b) for b in bufs], out=boff[1:])
-    buf = np.frombuffer(b"".join(bufs), np.uint8)
-    try:
-        counts, offsets = rle_from_string_batch(buf, boff)
-    except ValueError as e:
-        # find the culprit for a precise message
-        for i, b in enumerate(bufs):
-            try:
-                rle_from_string_batch(np.frombuffer(b, np.uint8), np.array([0, len(b)], np.int64))
-            except ValueError:
-                raise ValueError(f"{what}[{i}]: {e}") from None
-        raise
-    cs = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=cs[1:], dtype=np.int64)
-    totals = cs[offsets[1:]] - cs[offsets[:-1]]
-    return counts, offsets, hs, ws, totals
-
-
 def _parse_loose(rleObjs, what: str):
-    """:func:`_parse`, counting and logging the RLEs whose counts do not sum to ``h * w``.
+    """:func:`parse_rles`, counting and logging the RLEs whose counts do not sum to ``h * w``.
 
     Returns counts, offsets, hs, ws, totals and the indices of the loose RLEs.
     """
-    counts, offsets, hs, ws, totals = _parse(rleObjs, what)
+    counts, offsets, hs, ws, totals = parse_rles(rleObjs, what)
     bad = np.nonzero(totals != hs * ws)[0]
     if bad.size:
         _note_loose(what, totals, hs, ws, bad)
@@ -250,21 +110,21 @@ def _bbox_loose(c: np.ndarray, h: int, w: int) -> list:
     The kernel derives the width from the total (exact for a valid RLE); pycocotools uses
     the RLE's own ``w``, which only differs for a loose one.
     """
-    h32 = int(h) & _U32_MAX
-    w32 = int(w) & _U32_MAX
+    h32 = int(h) & U32_MAX
+    w32 = int(w) & U32_MAX
     if h32 == 0:
         raise ValueError("toBbox: mask height is a multiple of 2**32")
     m = (len(c) // 2) * 2
     if m == 0:
         return [0.0, 0.0, 0.0, 0.0]
     runs = np.asarray(c[:m], np.uint64)
-    ends = np.cumsum(runs, dtype=np.uint64) & np.uint64(_U32_MAX)
+    ends = np.cumsum(runs, dtype=np.uint64) & np.uint64(U32_MAX)
     starts = np.concatenate((np.zeros(1, np.uint64), ends[:-1]))
     fg = np.nonzero(runs[1::2] > 0)[0] * 2 + 1
     xs, ys, xe, ye = w32, h32, 0, 0
     if fg.size:
         st = starts[fg]
-        last = (ends[fg] + np.uint64(_U32_MAX)) & np.uint64(_U32_MAX)  # cc - 1, wrapped
+        last = (ends[fg] + np.uint64(U32_MAX)) & np.uint64(U32_MAX)  # cc - 1, wrapped
         hh = np.uint64(h32)
         x0, y0, x1, y1 = st // hh, st % hh, last // hh, last % hh
         xs = min(xs, int(x0.min()))
@@ -274,7 +134,7 @@ def _bbox_loose(c: np.ndarray, h: int, w: int) -> list:
         else:
             ys = min(ys, int(y0.min()))
             ye = max(ye, int(y1.max()))
-    return [float(xs), float(ys), float((xe - xs + 1) & _U32_MAX), float((ye - ys + 1) & _U32_MAX)]
+    return [float(xs), float(ys), float((xe - xs + 1) & U32_MAX), float((ye - ys + 1) & U32_MAX)]
 
 
 def _bboxes(counts, offsets, hs, ws, loose):
@@ -294,14 +154,14 @@ def _pad_to(counts, offsets, totals, target):
         if d > 0:
             tail = []
             if len(c) % 2 == 0:          # ends on foreground (or empty): a background run
-                tail.append(min(d, _U32_MAX))
+                tail.append(min(d, U32_MAX))
                 d -= tail[-1]
-            elif int(c[-1]) + d <= _U32_MAX:  # ends on background: lengthen it
+            elif int(c[-1]) + d <= U32_MAX:  # ends on background: lengthen it
                 c = c.copy()
                 c[-1] += d
                 d = 0
             while d > 0:                 # runs past 2**32 - 1: (empty foreground, background)
-                tail += [0, min(d, _U32_MAX)]
+                tail += [0, min(d, U32_MAX)]
                 d -= tail[-1]
             if tail:
                 c = np.concatenate((c, np.array(tail, np.uint32)))
@@ -311,37 +171,6 @@ def _pad_to(counts, offsets, totals, target):
     np.cumsum(lens, out=off[1:])
     flat = np.concatenate(pieces) if pieces else np.zeros(0, np.uint32)
     return np.ascontiguousarray(flat, np.uint32), off
-
-
-def store_to_rles(counts, offsets, h, w) -> list:
-    """RLE dicts (compressed ``bytes`` counts) of a counts store.
-
-    Parameters
-    ----------
-    counts : ndarray of uint32
-    offsets : ndarray of int64 (n + 1,)
-    h, w : array-like of int (n,)
-
-    Returns
-    -------
-    list of dict
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> store_to_rles(np.array([6, 2, 3, 2, 7], np.uint32), np.array([0, 5]), [5], [4])
-    [{'size': [5, 4], 'counts': b'62304'}]
-    """
-    flat, boff = rle_to_string_batch(np.ascontiguousarray(counts, np.uint32),
-                                     np.ascontiguousarray(offsets, np.int64))
-    raw = flat.tobytes()
-    bo = boff.tolist()
-    return [{"size": [int(h[i]), int(w[i])], "counts": raw[bo[i]:bo[i + 1]]}
-            for i in range(len(bo) - 1)]
-
-
-def _one_rle(counts: np.ndarray, h: int, w: int) -> dict:
-    return {"size": [int(h), int(w)], "counts": rle_to_string(counts).tobytes()}
 
 
 # --------------------------------------------------------------------------- public API
@@ -373,14 +202,14 @@ def encode(bimask):
         raise ValueError(f"encode: mask dtype must be uint8 or bool, got {bimask.dtype}")
     if bimask.ndim == 2:
         h, w = bimask.shape
-        _dim(h, "encode: mask height")
-        _dim(w, "encode: mask width")
-        return _one_rle(rle_encode(bimask), h, w)
+        check_dim(h, "encode: mask height")
+        check_dim(w, "encode: mask width")
+        return one_rle(rle_encode(bimask), h, w)
     if bimask.ndim == 3:
         h, w, n = bimask.shape
-        _dim(h, "encode: mask height")
-        _dim(w, "encode: mask width")
-        return [_one_rle(rle_encode(bimask[:, :, i]), h, w) for i in range(n)]
+        check_dim(h, "encode: mask height")
+        check_dim(w, "encode: mask width")
+        return [one_rle(rle_encode(bimask[:, :, i]), h, w) for i in range(n)]
     raise ValueError(f"encode: mask must be 2-D (h, w) or 3-D (h, w, n), got shape {bimask.shape}")
 
 
@@ -574,13 +403,13 @@ def merge(rleObjs, intersect=False):
     if np.any(hs != hs[0]) or np.any(ws != ws[0]):
         raise ValueError("merge: all RLEs must have the same size")
     if len(rleObjs) == 1:
-        return _one_rle(counts, hs[0], ws[0])
+        return one_rle(counts, hs[0], ws[0])
     if loose.size and np.any(totals != totals[0]):
         # pycocotools' loop never ends here: read the shorter ones as ending in background
         counts, offsets = _pad_to(counts, offsets, totals, int(totals.max()))
-    from .engine.merge import rle_merge
+    from .engine.merge import rle_merge   # lazy: loaded by the first merge only (start-up time)
     out = rle_merge(counts, offsets, bool(intersect))
-    return _one_rle(np.asarray(out, np.uint32), hs[0], ws[0])
+    return one_rle(np.asarray(out, np.uint32), hs[0], ws[0])
 
 
 def _poly_array(p, where: str) -> np.ndarray:
@@ -616,10 +445,10 @@ def frPoly(poly, h, w):
     >>> frPoly([[1, 1, 3, 1, 3, 3, 1, 3]], 5, 5)[0]['size']
     [5, 5]
     """
-    h = _dim(h, "frPoly: h")
-    w = _dim(w, "frPoly: w")
-    from .engine.raster import poly_to_rle
-    return [_one_rle(np.asarray(poly_to_rle(_poly_array(p, f"frPoly: polygon {i}"), h, w), np.uint32), h, w)
+    h = check_dim(h, "frPoly: h")
+    w = check_dim(w, "frPoly: w")
+    from .engine.raster import poly_to_rle   # lazy: loaded by the first polygon only (start-up time)
+    return [one_rle(np.asarray(poly_to_rle(_poly_array(p, f"frPoly: polygon {i}"), h, w), np.uint32), h, w)
             for i, p in enumerate(poly)]
 
 
@@ -640,20 +469,20 @@ def frBbox(bb, h, w):
     >>> int(area(frBbox([[0, 0, 2, 2]], 5, 5)[0]))
     4
     """
-    h = _dim(h, "frBbox: h")
-    w = _dim(w, "frBbox: w")
+    h = check_dim(h, "frBbox: h")
+    w = check_dim(w, "frBbox: w")
     arr = np.asarray(bb, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"frBbox: boxes must be N x 4, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("frBbox: box has a non-finite value")
-    from .engine.raster import poly_to_rle
+    from .engine.raster import poly_to_rle   # lazy: loaded by the first polygon only (start-up time)
     out = []
     for xs, ys, bw, bh in arr:
         xe = xs + bw
         ye = ys + bh
         xy = np.array([xs, ys, xs, ye, xe, ye, xe, ys], np.float64)
-        out.append(_one_rle(np.asarray(poly_to_rle(xy, h, w), np.uint32), h, w))
+        out.append(one_rle(np.asarray(poly_to_rle(xy, h, w), np.uint32), h, w))
     return out
 
 
@@ -667,8 +496,8 @@ def frUncompressedRLE(ucRles, h, w):
     >>> frUncompressedRLE([{'size': [5, 4], 'counts': [6, 2, 3, 2, 7]}], 5, 4)
     [{'size': [5, 4], 'counts': b'62304'}]
     """
-    _dim(h, "frUncompressedRLE: h")
-    _dim(w, "frUncompressedRLE: w")
+    check_dim(h, "frUncompressedRLE: h")
+    check_dim(w, "frUncompressedRLE: w")
     counts, offsets, hs, ws, _, _ = _parse_loose(ucRles, "frPyObjects")
     return store_to_rles(counts, offsets, hs, ws)
 
@@ -706,8 +535,8 @@ def frPyObjects(pyobj, h, w):
     >>> frPyObjects({'size': [5, 4], 'counts': [6, 2, 3, 2, 7]}, 5, 4)
     {'size': [5, 4], 'counts': b'62304'}
     """
-    h = _dim(h, "frPyObjects: h")
-    w = _dim(w, "frPyObjects: w")
+    h = check_dim(h, "frPyObjects: h")
+    w = check_dim(w, "frPyObjects: w")
     if isinstance(pyobj, np.ndarray):
         if pyobj.ndim != 2 or pyobj.shape[1] != 4 or pyobj.shape[0] == 0:
             raise ValueError(f"frPyObjects: a numpy array must be N x 4 boxes, got shape {pyobj.shape}")

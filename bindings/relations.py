@@ -18,8 +18,9 @@ Rules, in order (``T`` = ``iou_threshold``, ``C`` = ``cover_threshold``, ``M`` =
    single same-category B instance matches it (best IoU ``S < T``), or when the union of its
    parts explains it clearly better than the best single B: ``IoU(a, u parts) >= S + M``
    (``M = 0.05`` by default). ``S`` counts only the B instances whose own best same-category
-   counterpart is ``a`` (one that matches another A instance better is that one's). So a dominant part -- one holding half or more of the whole, which
-   alone would pass ``T`` -- no longer hides the split. **A crowd whole** is decomposed whenever
+   counterpart is ``a`` (one that matches another A instance better is that one's). So a dominant
+   part -- one holding half or more of the whole, which alone would pass ``T`` -- no longer hides
+   the split. **A crowd whole** is decomposed whenever
    it owns two or more parts (people labelled one by one, with or without a smaller crowd for the
    balance), however much of it they cover; with a single part, when that part is an individual
    (not a crowd) whose IoU with the crowd is below ``T`` (a crowd that became one person).
@@ -53,6 +54,7 @@ Where the truth is genuinely ambiguous the rows say so (``ambiguity``) rather th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -154,7 +156,7 @@ def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crow
     """
     rules = rules if rules is not None else Rules()
     na, nb = area_a.shape[0], area_b.shape[0]
-    thr, cover, margin = rules.iou_threshold, rules.cover_threshold, rules.group_margin
+    thr, cover = rules.iou_threshold, rules.cover_threshold
     a_used = np.zeros(na, np.bool_)
     b_used = np.zeros(nb, np.bool_)
     amb_a = np.zeros(na, np.int8)
@@ -177,80 +179,13 @@ def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crow
     own_a = owners(spa, spb, sint, siou, a_in_b, na)
 
     # ---- 2./3. candidate groups of both sides
-    cand = []   # per side: (wholes, offsets, parts, part pairs, crowd whole, accept flag, ...)
-    for side, own, whole_of, crowd_w, crowd_p, best_w, area_w, n_part in (
-            (SPLIT, own_b, spa, crowd_a, crowd_b, best_a, area_a, nb),
-            (MERGE, own_a, spb, crowd_b, crowd_a, best_b, area_b, na)):
-        wholes, off, parts, ppairs = _groups(own, whole_of, n_part)
-        npart = np.diff(off)
-        cw = crowd_w[wholes]
-        single_person = (npart == 1) & ~crowd_p[parts[off[:-1]]] & (siou[ppairs[off[:-1]]] < thr) \
-            if wholes.size else np.zeros(0, bool)
-        keep = (npart >= 2) | (cw & single_person)
-        wholes, cw = wholes[keep], cw[keep]
-        sel = np.repeat(keep, npart)
-        parts, ppairs = parts[sel], ppairs[sel]
-        off = np.r_[0, np.cumsum(npart[keep])].astype(np.int64)
-        # the dominant part: the one with the highest IoU with the whole
-        ng = wholes.size
-        o = np.lexsort((parts, -siou[ppairs], np.repeat(np.arange(ng), np.diff(off))))
-        top = o[off[:-1]]
-        s = best_w[wholes]
-        # the union without the dominant part matters only where one instance alone would match
-        skip = np.where(cw | (s < thr), -1, parts[top])
-        ua, ui, ra, _ = union(side, wholes, off, parts, skip)
-        u_iou = _group_iou_plain(area_w[wholes], ua, ui)
-        gain = u_iou - s
-        # the other parts lie mostly in what the dominant part leaves of the whole
-        fresh = ui - sint[ppairs[top]]
-        tiles = (fresh > 0) & (fresh >= cover * ra) & (gain > 0)
-        ok = cw | (s < thr) | (gain >= margin - 1e-12) | tiles
-        near = ~ok & (gain > 0)
-        cand.append(dict(side=side, wholes=wholes, off=off, parts=parts, pairs=ppairs, crowd=cw,
-                         ua=ua, ui=ui, ok=ok, near=near, dominant=ok & ~cw & (s >= thr), gain=gain))
+    cand = [_candidate_groups(SPLIT, own_b, spa, crowd_a, crowd_b, best_a, area_a, nb, sint, siou, union, rules),
+            _candidate_groups(MERGE, own_a, spb, crowd_b, crowd_a, best_b, area_b, na, sint, siou, union, rules)]
 
     # ---- 4. conflicts: accept groups in priority order while their instances are free
-    n_s = cand[0]["wholes"].size
-    allw = np.concatenate([c["wholes"] for c in cand])
-    alls = np.concatenate([np.full(c["wholes"].size, c["side"], np.int64) for c in cand])
-    allc = np.concatenate([c["crowd"] for c in cand])
-    allg = np.concatenate([c["gain"] for c in cand])
-    allok = np.concatenate([c["ok"] for c in cand])
-    alloff = np.r_[0, np.cumsum(np.concatenate([np.diff(c["off"]) for c in cand]))].astype(np.int64)
-    allp = np.concatenate([c["parts"] for c in cand])
-    order = np.flatnonzero(allok)
-    order = order[np.lexsort((allw[order], alls[order], -allg[order], ~allc[order]))]
-    accepted = claim_groups(order.astype(np.int64), alls, allw, alloff, allp, a_used, b_used)
-
-    # ---- group rows, and the near-group flags
-    rows_pair, rows_rel, rows_grp, rows_giou, rows_share, rows_amb = [], [], [], [], [], []
-    n_groups = 0
-    for j, c in enumerate(cand):
-        acc = accepted[:n_s] if j == 0 else accepted[n_s:]
-        npart = np.diff(c["off"])
-        sel = np.repeat(acc, npart)
-        w, split = c["wholes"], c["side"] == SPLIT
-        w_amb, p_amb = (amb_a, amb_b) if split else (amb_b, amb_a)
-        w_amb[w[c["near"]]] = _NEAR
-        p_amb[c["parts"][np.repeat(c["near"], npart)]] = _NEAR
-        ua, ui = c["ua"], c["ui"]
-        if split:   # gt = the A whole, dt = the union of B parts (pycocotools' crowd rule: |U|)
-            area_w = area_a[w]
-            den = np.where(c["crowd"], ua, area_w + ua - ui)
-        else:       # gt = the union of A parts (a crowd only if every part is), dt = the B whole
-            area_w = area_b[w]
-            gt_crowd = np.logical_and.reduceat(crowd_a[c["parts"]], c["off"][:-1]) if w.size else np.zeros(0, bool)
-            den = np.where(gt_crowd, area_w, area_w + ua - ui)
-        giou = np.where(den > 0, ui / np.maximum(den, 1), 0.0)
-        gid = np.cumsum(acc) - 1 + n_groups
-        n_groups += int(acc.sum())
-        pr = c["pairs"][sel]
-        rows_pair.append(sc[pr])
-        rows_rel.append(np.full(pr.size, REL_CODE["split" if c["side"] == SPLIT else "merged"], np.int8))
-        rows_grp.append(np.repeat(gid, npart)[sel])
-        rows_giou.append(np.repeat(giou, npart)[sel])
-        rows_share.append(sint[pr] / np.repeat(area_w, npart)[sel])
-        rows_amb.append(np.where(np.repeat(c["dominant"], npart)[sel], _DOMINANT, 0).astype(np.int8))
+    accepted = _accept_groups(cand, a_used, b_used)
+    rows_pair, rows_rel, rows_grp, rows_giou, rows_share, rows_amb = _group_rows(
+        cand, accepted, sc, sint, area_a, area_b, crowd_a, amb_a, amb_b)
 
     # ---- 5. matched: optimal assignment within (image, category) groups
     free = ~a_used[pa] & ~b_used[pb]
@@ -290,6 +225,111 @@ def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crow
         part_share=np.concatenate([nan_m, *rows_share, nan_c]),
         ambiguity=np.concatenate([m_amb, *rows_amb, np.zeros(n_c, np.int8)]),
         removed=rem, removed_ambiguity=rem_amb, added=add, added_ambiguity=add_amb)
+
+
+class _Candidates(NamedTuple):
+    """One side's candidate groups (:func:`_candidate_groups`): wholes, parts per whole
+    (``parts[off[g]:off[g + 1]]``, with their pairs), crowd wholes, union area / intersection with
+    the whole, acceptable / near / dominant-part flags, gain over the best single counterpart."""
+
+    side: int
+    wholes: np.ndarray
+    off: np.ndarray
+    parts: np.ndarray
+    pairs: np.ndarray
+    crowd: np.ndarray
+    ua: np.ndarray
+    ui: np.ndarray
+    ok: np.ndarray
+    near: np.ndarray
+    dominant: np.ndarray
+    gain: np.ndarray
+
+
+def _candidate_groups(side, own, whole_of, crowd_w, crowd_p, best_w, area_w, n_part, sint, siou, union, rules):
+    """Rules 1.-3. for the wholes of one side (``side`` :data:`SPLIT`: A wholes, B parts;
+    :data:`MERGE`: the mirror): every whole with its parts (owners ``own``, from same-category
+    pairs ``sint`` / ``siou``), the union measures, and whether the group may be accepted
+    (``ok``), is a near group, or is accepted despite a dominant part."""
+    thr, cover, margin = rules.iou_threshold, rules.cover_threshold, rules.group_margin
+    wholes, off, parts, ppairs = _groups(own, whole_of, n_part)
+    npart = np.diff(off)
+    cw = crowd_w[wholes]
+    single_person = (npart == 1) & ~crowd_p[parts[off[:-1]]] & (siou[ppairs[off[:-1]]] < thr) \
+        if wholes.size else np.zeros(0, bool)
+    keep = (npart >= 2) | (cw & single_person)
+    wholes, cw = wholes[keep], cw[keep]
+    sel = np.repeat(keep, npart)
+    parts, ppairs = parts[sel], ppairs[sel]
+    off = np.r_[0, np.cumsum(npart[keep])].astype(np.int64)
+    # the dominant part: the one with the highest IoU with the whole
+    ng = wholes.size
+    o = np.lexsort((parts, -siou[ppairs], np.repeat(np.arange(ng), np.diff(off))))
+    top = o[off[:-1]]
+    s = best_w[wholes]
+    # the union without the dominant part matters only where one instance alone would match
+    skip = np.where(cw | (s < thr), -1, parts[top])
+    ua, ui, ra, _ = union(side, wholes, off, parts, skip)
+    u_iou = _group_iou_plain(area_w[wholes], ua, ui)
+    gain = u_iou - s
+    # the other parts lie mostly in what the dominant part leaves of the whole
+    fresh = ui - sint[ppairs[top]]
+    tiles = (fresh > 0) & (fresh >= cover * ra) & (gain > 0)
+    ok = cw | (s < thr) | (gain >= margin - 1e-12) | tiles
+    near = ~ok & (gain > 0)
+    return _Candidates(side=side, wholes=wholes, off=off, parts=parts, pairs=ppairs, crowd=cw, ua=ua, ui=ui, ok=ok,
+                       near=near, dominant=ok & ~cw & (s >= thr), gain=gain)
+
+
+def _accept_groups(cand, a_used, b_used):
+    """Rule 4: the candidate groups of both sides (split first) accepted in priority order while
+    their instances are free (marked used in ``a_used`` / ``b_used``); one flag per group."""
+    allw = np.concatenate([c.wholes for c in cand])
+    alls = np.concatenate([np.full(c.wholes.size, c.side, np.int64) for c in cand])
+    allc = np.concatenate([c.crowd for c in cand])
+    allg = np.concatenate([c.gain for c in cand])
+    allok = np.concatenate([c.ok for c in cand])
+    alloff = np.r_[0, np.cumsum(np.concatenate([np.diff(c.off) for c in cand]))].astype(np.int64)
+    allp = np.concatenate([c.parts for c in cand])
+    order = np.flatnonzero(allok)
+    order = order[np.lexsort((allw[order], alls[order], -allg[order], ~allc[order]))]
+    return claim_groups(order.astype(np.int64), alls, allw, alloff, allp, a_used, b_used)
+
+
+def _group_rows(cand, accepted, sc, sint, area_a, area_b, crowd_a, amb_a, amb_b):
+    """The rows of the accepted groups (split / merged: pair, relation code, group id from 0,
+    group IoU, part share, ambiguity -- a list per side of each), flagging near groups in
+    ``amb_a`` / ``amb_b``."""
+    rows_pair, rows_rel, rows_grp, rows_giou, rows_share, rows_amb = [], [], [], [], [], []
+    n_groups = 0
+    n_s = cand[0].wholes.size
+    for j, c in enumerate(cand):
+        acc = accepted[:n_s] if j == 0 else accepted[n_s:]
+        npart = np.diff(c.off)
+        sel = np.repeat(acc, npart)
+        w, split = c.wholes, c.side == SPLIT
+        w_amb, p_amb = (amb_a, amb_b) if split else (amb_b, amb_a)
+        w_amb[w[c.near]] = _NEAR
+        p_amb[c.parts[np.repeat(c.near, npart)]] = _NEAR
+        ua, ui = c.ua, c.ui
+        if split:   # gt = the A whole, dt = the union of B parts (pycocotools' crowd rule: |U|)
+            area_w = area_a[w]
+            den = np.where(c.crowd, ua, area_w + ua - ui)
+        else:       # gt = the union of A parts (a crowd only if every part is), dt = the B whole
+            area_w = area_b[w]
+            gt_crowd = np.logical_and.reduceat(crowd_a[c.parts], c.off[:-1]) if w.size else np.zeros(0, bool)
+            den = np.where(gt_crowd, area_w, area_w + ua - ui)
+        giou = np.where(den > 0, ui / np.maximum(den, 1), 0.0)
+        gid = np.cumsum(acc) - 1 + n_groups
+        n_groups += int(acc.sum())
+        pr = c.pairs[sel]
+        rows_pair.append(sc[pr])
+        rows_rel.append(np.full(pr.size, REL_CODE["split" if c.side == SPLIT else "merged"], np.int8))
+        rows_grp.append(np.repeat(gid, npart)[sel])
+        rows_giou.append(np.repeat(giou, npart)[sel])
+        rows_share.append(sint[pr] / np.repeat(area_w, npart)[sel])
+        rows_amb.append(np.where(np.repeat(c.dominant, npart)[sel], _DOMINANT, 0).astype(np.int8))
+    return rows_pair, rows_rel, rows_grp, rows_giou, rows_share, rows_amb
 
 
 def _assign_within(e, pa, pb, score, first_a, first_b, thr, mode):

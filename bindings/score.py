@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import orjson
 
-from .relations import RELATIONS
+from .relations import REL_CODE, RELATIONS
 
 __all__ = ["score", "format_score"]
 
@@ -20,7 +21,6 @@ __all__ = ["score", "format_score"]
 def _load_truth(truth):
     if isinstance(truth, dict):
         return truth
-    import orjson
     with open(truth, "rb") as f:
         return orjson.loads(f.read())
 
@@ -31,19 +31,18 @@ def _load_table(result):
         return result.table
     if hasattr(result, "column"):
         return result
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq   # lazy: pyarrow is slow to import, and only a path needs it
     path = os.fspath(result)
     if os.path.isdir(path):
         path = os.path.join(path, "matches.parquet")
     return pq.read_table(path, columns=["a_id", "b_id", "relation"])
 
 
-def _side(ids_true, rel_true, ids_pred, rel_pred, side):
+def _side(ids_true, rel_true, ids_pred, rel_pred):
     """Per-instance (true code, predicted code) of one side; predicted -1 where the instance is
     missing from the table (a comparison must list every instance)."""
-    code = {r: i for i, r in enumerate(RELATIONS)}
     t_ids = np.asarray(ids_true, np.int64)
-    t_rel = np.array([code[r] for r in rel_true], np.int64)
+    t_rel = np.array([REL_CODE[r] for r in rel_true], np.int64)
     ok = ~np.isnan(ids_pred)
     p_ids = ids_pred[ok].astype(np.int64)
     p_rel = rel_pred[ok]
@@ -51,7 +50,7 @@ def _side(ids_true, rel_true, ids_pred, rel_pred, side):
     pred = np.full(t_ids.size, -1, np.int64)
     pos = np.searchsorted(uid, t_ids)
     pos_c = np.minimum(pos, max(uid.size - 1, 0))
-    hit = (uid.size > 0) & (uid[pos_c] == t_ids) if uid.size else np.zeros(t_ids.size, bool)
+    hit = uid[pos_c] == t_ids if uid.size else np.zeros(t_ids.size, bool)
     pred[hit] = p_rel[first[pos_c[hit]]]
     extra = int(np.setdiff1d(uid, t_ids).size)
     return t_rel, pred, extra
@@ -80,11 +79,11 @@ def score(result, truth) -> dict:
     """
     t = _load_truth(truth)
     tab = _load_table(result)
-    rel = np.array([RELATIONS.index(r) for r in tab.column("relation").to_pylist()], np.int64)
+    rel = np.array([REL_CODE[r] for r in tab.column("relation").to_pylist()], np.int64)
     out = {}
     for side in ("a", "b"):
         ids = np.array([np.nan if v is None else v for v in tab.column(f"{side}_id").to_pylist()], np.float64)
-        t_rel, pred, extra = _side(t[side]["id"], t[side]["relation"], ids, rel, side)
+        t_rel, pred, extra = _side(t[side]["id"], t[side]["relation"], ids, rel)
         n = int(t_rel.size)
         per = {}
         for k, r in enumerate(RELATIONS):

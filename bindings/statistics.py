@@ -113,7 +113,7 @@ def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None, validi
         for row, ra in zip(rows, raster_areas):
             row.update(_size_counts(ra, "raster_"))
     if validity:
-        from .geometry import outline_diagnostics
+        from .geometry import outline_diagnostics   # lazy: shapely, only for validity=True
         for row, d in zip(rows, datasets):
             diag = outline_diagnostics(d)
             row.update({k: diag[k] for k in ("degenerate_rings", "self_intersecting_rings", "invalid_instances")})

@@ -3,11 +3,13 @@ second process.
 
 Numba compiles a kernel the first time it is called and caches it on disk (under the user's cache
 folder, :mod:`cocodiff.engine._jit`); later processes load it in milliseconds. On an empty cache
-the README's main job spends most of its time compiling, on one core: the JSON scanner first,
-then the comparison's kernels. Numba compiles one function at a time per process, but its disk
-cache is shared between processes, so :func:`start_background` lets a second process compile the
-comparison's kernels (:func:`warmup` on a tiny hand-made pair, without the JSON scanner) while the
-first one compiles the scanner; the first then loads them from the cache when it gets there.
+the README's main job spends most of its time compiling. Numba compiles one function at a time per
+process, but its disk cache is shared between processes, so :func:`start_background` lets a second
+process compile while the first one works, in the order that keeps the two apart: the first one
+compiles what it meets first (the loader, then the comparison's rasteriser and pair measures); the
+second starts with the comparison's last stages (relations, assignment, Boundary IoU: the part
+``"relations"``, run on hand-made masks, without the stages before it), then the statistics and the
+report, so that the first process finds those in the cache when it gets there.
 
 ``cocodiff warmup`` compiles everything the commands use, in the foreground -- for cluster images
 and Dask workers (every fresh worker would otherwise compile again).
@@ -23,14 +25,24 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 
-__all__ = ["warmup", "start_background", "cache_is_cold", "PARTS"]
+from . import loader, matching
+from ._report_data import _outlines
+from .dataset import KIND_POLYGON, KIND_RLE_LIST, Dataset
+from .engine._jit import user_cache_dir, using_threads
+from .engine.raster import rasterize_range
+from .relations import Rules
+from .statistics import stats
+
+__all__ = ["warmup", "start_background", "cache_is_cold", "PARTS", "BACKGROUND_PARTS"]
 
 log = logging.getLogger(__name__)
 
-#: what :func:`warmup` can compile: the loader (JSON scanner), the comparison, the statistics and
-#: the report's mask decoding
-PARTS = ("load", "compare", "stats", "report")
+#: what :func:`warmup` can compile: the loader (the JSON scanner and the msgspec path), the
+#: comparison, its last stages alone (see the module docstring), the statistics and the report's
+#: mask decoding
+PARTS = ("load", "compare", "relations", "stats", "report")
 
 def _crowd_counts(x0, x1, y0, y1, h=24, w=32):
     """Uncompressed RLE counts (column-major, background first) of a box."""
@@ -70,8 +82,6 @@ def _tiny_pair():
 def _tiny_datasets():
     """The tiny pair as Datasets, built without the JSON scanner, with the loader's dtypes, so that
     the comparison's kernels compile without the scanner's."""
-    from .dataset import KIND_POLYGON, KIND_RLE_LIST, Dataset
-
     out = []
     for d, name in zip(_tiny_pair(), ("warmup-a", "warmup-b")):
         anns = sorted(d["annotations"], key=lambda x: (x["image_id"], x["category_id"], x["id"]))
@@ -111,8 +121,92 @@ def _tiny_datasets():
     return out
 
 
+def _load() -> None:
+    min_bytes = loader.SCANNER_MIN_BYTES
+    with tempfile.TemporaryDirectory(prefix="cocodiff-warmup-") as d:
+        try:   # the compiled scanner (big files), then the msgspec path (small ones)
+            for threshold in (0, min_bytes):
+                loader.SCANNER_MIN_BYTES = threshold
+                for k, doc in enumerate(_tiny_pair()):
+                    p = Path(d) / f"{k}.json"
+                    p.write_bytes(orjson.dumps(doc))
+                    loader.load(p, cache=False)
+        finally:
+            loader.SCANNER_MIN_BYTES = min_bytes
+
+
+def _compare() -> None:
+    matching.compare(*_tiny_datasets(), progress=False).summary()
+
+
+#: the tiny pair's masks as boxes ``(x0, y0, x1, y1)`` (exclusive ends) per instance, in the
+#: Datasets' order (image, category, id) -- near enough to the polygons for the same relations
+_BOXES_A = ([(0, 0, 8, 12)], [(1, 1, 5, 5)], [(12, 2, 25, 12), (26, 14, 30, 18)])
+_BOXES_B = ([(1, 1, 5, 5)], [(1, 6, 4, 9)], [(5, 0, 8, 8)], [(12, 2, 20, 12)], [(20, 2, 25, 12)])
+
+
+def _box_masks(boxes, h=24, w=32) -> np.ndarray:
+    masks = np.zeros((len(boxes), h, w), bool)
+    for i, parts in enumerate(boxes):
+        for x0, y0, x1, y1 in parts:
+            masks[i, y0:y1, x0:x1] = True
+    return masks
+
+
+def _rle_store(masks):
+    """Column-major RLE counts (background first) of ``masks`` in one store: (counts uint32,
+    offsets int64)."""
+    counts, offsets = [], [0]
+    for m in masks:
+        flat = m.T.ravel()
+        change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        runs = np.diff(np.r_[0, change, flat.size]).tolist()
+        counts += runs if not flat[0] else [0] + runs
+        offsets.append(len(counts))
+    return np.array(counts, np.uint32), np.array(offsets, np.int64)
+
+
+def _relations() -> None:
+    """The comparison's last stages (:func:`cocodiff.matching._relate`, ``_boundary_iou``) on the
+    tiny pair, their inputs -- masks, areas, extents, pair measures -- made here with numpy
+    instead of by the stages before them, which this part leaves to the other process."""
+    A, B = _tiny_datasets()
+    inp = matching._prepare(A, B, Rules(), True, 0.02)
+    ma, mb = _box_masks(_BOXES_A), _box_masks(_BOXES_B)
+    masks = np.concatenate([ma, mb])
+    counts, offsets = _rle_store(masks)
+    area = masks.sum(axis=(1, 2)).astype(np.int64)
+    ys, xs = masks.any(axis=2), masks.any(axis=1)
+    ext = np.array([[x.argmax(), y.argmax(), x.size - x[::-1].argmax(), y.size - y[::-1].argmax()]
+                    for x, y in zip(xs, ys)], np.int64)
+    na, nb = len(ma), len(mb)
+    pa, pb = (g.ravel().astype(np.int64) for g in np.meshgrid(np.arange(na), np.arange(nb), indexing="ij"))
+    inter = (ma[pa] & mb[pb]).sum(axis=(1, 2)).astype(np.int64)
+    iou_plain = inter / (area[pa] + area[na + pb] - inter)
+    iou = np.where(inp.crowd_a[pa], inter / area[na + pb], iou_plain)
+    batch = matching._Batch(0, na, 0, nb, na, nb, counts, offsets, area, ext)
+    pairs = matching._Pairs(pa, pb, inter, iou, iou_plain)
+    rel = matching._relate(inp, batch, pairs)
+    matching._boundary_iou(inp, batch, pairs, rel.pair, 1)
+
+
+def _stats() -> None:
+    stats(*_tiny_datasets())
+
+
+def _report() -> None:
+    for ds in _tiny_datasets():
+        for i in range(ds.n_instances):
+            _outlines(ds, i)
+
+
+_PART_FUNCTIONS = {"load": _load, "compare": _compare, "relations": _relations, "stats": _stats,
+                   "report": _report}
+
+
 def warmup(parts=PARTS) -> dict:
-    """Compile (and cache) the kernels of ``parts`` (see :data:`PARTS`); returns seconds per part.
+    """Compile (and cache) the kernels of ``parts`` (see :data:`PARTS`), in that order; returns
+    seconds per part.
 
     Examples
     --------
@@ -122,45 +216,18 @@ def warmup(parts=PARTS) -> dict:
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise ValueError(f"unknown warmup parts {sorted(unknown)}; choose from {PARTS}")
-    from .engine._jit import using_threads
-
     secs = {}
     with using_threads(1):
-        if "load" in parts:
+        for part in dict.fromkeys(parts):
             t = time.perf_counter()
-            from .loader import load
-            import orjson
-            with tempfile.TemporaryDirectory(prefix="cocodiff-warmup-") as d:
-                for k, doc in enumerate(_tiny_pair()):
-                    p = Path(d) / f"{k}.json"
-                    p.write_bytes(orjson.dumps(doc))
-                    load(p, cache=False)
-            secs["load"] = time.perf_counter() - t
-        A, B = _tiny_datasets()
-        if "compare" in parts:
-            t = time.perf_counter()
-            from .matching import compare
-            compare(A, B, progress=False).summary()
-            secs["compare"] = time.perf_counter() - t
-        if "stats" in parts:
-            t = time.perf_counter()
-            from .statistics import stats
-            stats(A, B)
-            secs["stats"] = time.perf_counter() - t
-        if "report" in parts:
-            t = time.perf_counter()
-            from .report import _outlines
-            for ds in (A, B):
-                for i in range(ds.n_instances):
-                    _outlines(ds, i)
-            secs["report"] = time.perf_counter() - t
+            _PART_FUNCTIONS[part]()
+            secs[part] = time.perf_counter() - t
     return secs
 
 
 def cache_is_cold() -> bool:
     """True when the comparison's kernels are not in the disk cache yet (a first run), judged by
     the rasteriser's cache index; False where kernels are not cached at all."""
-    from .engine.raster import rasterize_range
     where = getattr(getattr(rasterize_range, "_cache", None), "cache_path", None)
     if where is None:
         return False
@@ -174,9 +241,14 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def start_background(parts=("compare", "stats", "report")):
+#: what the second process of a first ``cocodiff compare`` compiles, in this order (see the module
+#: docstring): the comparison's last stages, the next commands' kernels, then the rest
+BACKGROUND_PARTS = ("relations", "stats", "report", "compare")
+
+
+def start_background(parts=BACKGROUND_PARTS):
     """On a first run (:func:`cache_is_cold`) with two or more cores: start a second process that
-    compiles ``parts`` into the shared cache while this one compiles the JSON scanner. Returns the
+    compiles ``parts`` into the shared cache while this one works. Returns the
     process, or None when none was started (warm cache, one core, ``COCODIFF_BACKGROUND_COMPILE=0``,
     or another such process running -- a lock file in the cache folder says so).
 
@@ -188,7 +260,6 @@ def start_background(parts=("compare", "stats", "report")):
     try:
         if not cache_is_cold():
             return None
-        from .engine._jit import user_cache_dir
         lock = user_cache_dir() / "warmup.lock"
         try:   # a lock older than 10 minutes is a dead process's
             if time.time() - lock.stat().st_mtime > 600:

@@ -229,30 +229,42 @@ def _solve_group_greedy(pa, pb, iou, lo, hi, threshold, out):
         out[p] = True
 
 
+# One kernel per (schedule, rule): a run compiles only the rule it uses (the greedy one brings
+# Numba's merge sort along).
 @serial
-def _assign_serial(group_offsets, pa, pb, iou, threshold, greedy):
+def _optimal_serial(group_offsets, pa, pb, iou, threshold):
     out = np.zeros(pa.shape[0], np.bool_)
     for g in range(group_offsets.shape[0] - 1):
-        lo = group_offsets[g]
-        hi = group_offsets[g + 1]
-        if greedy:
-            _solve_group_greedy(pa, pb, iou, lo, hi, threshold, out)
-        else:
-            _solve_group_optimal(pa, pb, iou, lo, hi, threshold, out)
+        _solve_group_optimal(pa, pb, iou, group_offsets[g], group_offsets[g + 1], threshold, out)
     return out
 
 
 @parallel
-def _assign_parallel(group_offsets, pa, pb, iou, threshold, greedy):
+def _optimal_parallel(group_offsets, pa, pb, iou, threshold):
     out = np.zeros(pa.shape[0], np.bool_)
     for g in prange(group_offsets.shape[0] - 1):
-        lo = group_offsets[g]
-        hi = group_offsets[g + 1]
-        if greedy:
-            _solve_group_greedy(pa, pb, iou, lo, hi, threshold, out)
-        else:
-            _solve_group_optimal(pa, pb, iou, lo, hi, threshold, out)
+        _solve_group_optimal(pa, pb, iou, group_offsets[g], group_offsets[g + 1], threshold, out)
     return out
+
+
+@serial
+def _greedy_serial(group_offsets, pa, pb, iou, threshold):
+    out = np.zeros(pa.shape[0], np.bool_)
+    for g in range(group_offsets.shape[0] - 1):
+        _solve_group_greedy(pa, pb, iou, group_offsets[g], group_offsets[g + 1], threshold, out)
+    return out
+
+
+@parallel
+def _greedy_parallel(group_offsets, pa, pb, iou, threshold):
+    out = np.zeros(pa.shape[0], np.bool_)
+    for g in prange(group_offsets.shape[0] - 1):
+        _solve_group_greedy(pa, pb, iou, group_offsets[g], group_offsets[g + 1], threshold, out)
+    return out
+
+
+_KERNELS = {("optimal", False): _optimal_serial, ("optimal", True): _optimal_parallel,
+            ("greedy", False): _greedy_serial, ("greedy", True): _greedy_parallel}
 
 
 def _prep(group_offsets, pair_a, pair_b, iou):
@@ -299,11 +311,9 @@ def assign(group_offsets, pair_a, pair_b, iou, threshold=0.5, mode="optimal", pa
     if mode not in ("optimal", "greedy"):
         raise ValueError(f"mode must be 'optimal' or 'greedy', got {mode!r}")
     go, pa, pb, v = _prep(group_offsets, pair_a, pair_b, iou)
-    greedy = mode == "greedy"
     if parallel is None:
         parallel = go.shape[0] > 20000
-    fn = _assign_parallel if parallel else _assign_serial
-    return fn(go, pa, pb, v, float(threshold), greedy)
+    return _KERNELS[mode, bool(parallel)](go, pa, pb, v, float(threshold))
 
 
 def assign_optimal(group_offsets, pair_a, pair_b, iou, threshold=0.5):

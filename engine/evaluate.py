@@ -307,7 +307,7 @@ def pair_mask_iou(dc, do, d_area, d_total, d_first, d_last, d_z, d_ylo, d_yhi, d
     """``rleIou`` of detection mask ``pa[k]`` (store ``dc``/``do``) against ground-truth mask
     ``pb[k]`` (store ``gc``/``go``) for pairs ``[lo, hi)``, into ``out``; each store with its
     :func:`cocodiff.engine.facts.mask_summary` facts (computed once per store, not per call).
-    Equal, pair for pair, to :func:`cocodiff.engine.iou.pair_iou` on the two stores joined."""
+    Equal, pair for pair, to that pair's :func:`cocodiff.engine.iou.iou_matrix` entry."""
     for k in range(lo, hi):
         a = pa[k]
         b = pb[k]

@@ -1,8 +1,8 @@
 """Per-mask facts of an RLE store, in one pass over the runs: what every pair kernel reads.
 
-One kernel serves the IoU matrix and pair kernels (:mod:`cocodiff.engine.iou`), the comparison
-(:mod:`cocodiff.engine.relate`, ``cocodiff.compare``) and Boundary IoU's crops
-(:mod:`cocodiff.engine.boundary`): area, sum of counts, pixel extent, first / last foreground
+One kernel serves the IoU matrix (:mod:`cocodiff.engine.iou`), the comparison
+(:mod:`cocodiff.engine.relate`, ``cocodiff.compare``), the evaluation's pair IoU and Boundary
+IoU's crops (:mod:`cocodiff.engine.boundary`): area, sum of counts, pixel extent, first / last foreground
 position, the zero-length-run flag of pycocotools' early stop, the foreground row range and the
 start position of every run.
 

@@ -30,9 +30,34 @@ def _fg_intervals(counts, lo, hi, s, e, m):
 
 
 @serial
+def _argsort(s, m):
+    """Indices that sort ``s[:m]`` (a bottom-up merge sort: a few lines to compile, where
+    ``np.argsort`` brings a generic sort that takes seconds)."""
+    a = np.arange(m)
+    b = np.empty(m, np.int64)
+    w = 1
+    while w < m:
+        for lo in range(0, m, 2 * w):
+            mid = min(lo + w, m)
+            hi = min(lo + 2 * w, m)
+            i = lo
+            j = mid
+            for k in range(lo, hi):
+                if i < mid and (j >= hi or s[a[i]] <= s[a[j]]):
+                    b[k] = a[i]
+                    i += 1
+                else:
+                    b[k] = a[j]
+                    j += 1
+        a, b = b, a
+        w *= 2
+    return a
+
+
+@serial
 def _merge_intervals(s, e, m, us, ue):
     """Sort the intervals ``s[:m], e[:m]`` and merge them into ``us`` / ``ue``; returns their count."""
-    order = np.argsort(s[:m], kind="mergesort")
+    order = _argsort(s, m)
     nu = 0
     for t in range(m):
         i = order[t]

@@ -19,47 +19,19 @@ same integers, so every IoU is the same double.
 Pairs whose masks have different sizes (different ``sum(counts)``) get ``-1.0`` from
 these kernels; pycocotools gives ``-1`` for them only where the two boxes overlap and
 ``0`` elsewhere -- :func:`cocodiff.mask.iou` applies that rule.
+
+The per-pair helpers (``_iou_one``, ``_inter_clipped``, ``_c_loop``) also serve the pair
+kernels of the comparison (:func:`cocodiff.engine.relate.pair_measures`) and of the
+evaluation (:func:`cocodiff.engine.evaluate.pair_mask_iou`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .chunks import pair_cost_bounds
 from .facts import mask_summary
-from ._jit import parallel, prange, serial
+from ._jit import serial
 
-__all__ = ["iou_matrix", "pair_intersections", "pair_intersections_parallel",
-           "pair_iou", "pair_iou_parallel", "bbox_iou_matrix", "rle_summary"]
-
-_N_CHUNKS = 256
-
-
-@serial
-def rle_summary(counts, offsets):
-    """Per-RLE facts the IoU kernels use.
-
-    Parameters
-    ----------
-    counts : ndarray of uint32
-    offsets : ndarray of int64 (n + 1,)
-
-    Returns
-    -------
-    area : int64 (n,)      foreground pixels
-    total : int64 (n,)     sum of counts (h * w for a valid RLE)
-    first : int64 (n,)     index of the first foreground pixel (total if none)
-    last : int64 (n,)      one past the last foreground pixel (0 if none)
-    inner_zero : uint8 (n,) 1 if a count after the first is 0
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> a, t, f, l, z = rle_summary(np.array([1, 2, 3], np.uint32), np.array([0, 3], np.int64))
-    >>> int(a[0]), int(t[0]), int(f[0]), int(l[0]), int(z[0])
-    (2, 6, 1, 3, 0)
-    """
-    area, total, first, last, z, _, _, _, _ = mask_summary(counts, offsets, np.zeros(0, np.int64))
-    return area, total, first, last, z
+__all__ = ["iou_matrix", "bbox_iou_matrix"]
 
 
 @serial
@@ -245,172 +217,6 @@ def iou_matrix(dt_counts, dt_offsets, gt_counts, gt_offsets, iscrowd, dt_h=None,
                                  fd[d], fg[g], ld[d], lg[g], yld[d], yhd[d], ylg[g], yhg[g],
                                  zd[d] != 0 or zg[g] != 0, crowd, same_store and d == g)
     return out.T
-
-
-# --------------------------------------------------------------------------- pairs in one store
-@serial
-def _check_pairs(offsets, pa, pb):
-    n = offsets.shape[0] - 1
-    if pa.shape[0] != pb.shape[0]:
-        raise ValueError("pa and pb must have the same length")
-    for k in range(pa.shape[0]):
-        if pa[k] < 0 or pa[k] >= n or pb[k] < 0 or pb[k] >= n:
-            raise ValueError("pair index out of range")
-
-
-@serial
-def _pair_inter_range(counts, offsets, pa, pb, summ, out, lo, hi):
-    first = summ[2]
-    last = summ[3]
-    ylo = summ[5]
-    yhi = summ[6]
-    pos = summ[7]
-    for k in range(lo, hi):
-        a = pa[k]
-        b = pb[k]
-        fa = first[a]
-        fb = first[b]
-        la = last[a]
-        lb = last[b]
-        if fa >= lb or fb >= la or ylo[a] > yhi[b] or ylo[b] > yhi[a]:
-            out[k] = 0
-        elif a == b:
-            out[k] = summ[0][a]
-        else:
-            out[k] = _inter_clipped(counts, pos, offsets[a], offsets[a + 1],
-                                    counts, pos, offsets[b], offsets[b + 1],
-                                    fa if fa > fb else fb, la if la < lb else lb)
-
-
-@serial
-def _store_summary(counts, offsets, h):
-    if h.shape[0] != 0 and h.shape[0] != offsets.shape[0] - 1:
-        raise ValueError("h must have one height per mask")
-    return mask_summary(counts, offsets, h)
-
-
-@serial
-def pair_intersections(counts, offsets, pa, pb, h=None):
-    """Shared foreground pixels of many mask pairs ``(pa[k], pb[k])`` of one RLE store.
-
-    Parameters
-    ----------
-    counts : ndarray of uint32
-    offsets : ndarray of int64 (n + 1,)
-    pa, pb : ndarray of int64 (k,)
-        Mask indices into the store (pairs of the same mask size).
-    h : ndarray of int64 (n,), optional
-        Mask heights: a speed-up only (row-range rejection).
-
-    Returns
-    -------
-    ndarray of int64 (k,)
-        ``|mask[pa[k]] & mask[pb[k]]|`` (of the decoded masks).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = np.array([1, 2, 3, 2, 4], np.uint32); o = np.array([0, 3, 5], np.int64)
-    >>> pair_intersections(c, o, np.array([0, 0]), np.array([1, 0]))
-    array([1, 2])
-    """
-    _check_pairs(offsets, pa, pb)
-    summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
-    out = np.zeros(pa.shape[0], np.int64)
-    _pair_inter_range(counts, offsets, pa, pb, summ, out, 0, pa.shape[0])
-    return out
-
-
-@parallel
-def pair_intersections_parallel(counts, offsets, pa, pb, h=None):
-    """:func:`pair_intersections` over threads, in cost-balanced chunks; same output.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = np.array([1, 2, 3, 2, 4], np.uint32); o = np.array([0, 3, 5], np.int64)
-    >>> pair_intersections_parallel(c, o, np.array([0, 0]), np.array([1, 0]))
-    array([1, 2])
-    """
-    _check_pairs(offsets, pa, pb)
-    summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
-    out = np.zeros(pa.shape[0], np.int64)
-    bounds = pair_cost_bounds(offsets, pa, pb, _N_CHUNKS, 1)
-    nc = bounds.shape[0] - 1
-    for c in prange(nc):
-        _pair_inter_range(counts, offsets, pa, pb, summ, out, bounds[c], bounds[c + 1])
-    return out
-
-
-@serial
-def _pair_iou_range(counts, offsets, pa, pb, crowd, summ, out, lo, hi):
-    area, total, first, last, z, ylo, yhi, pos, _ = summ
-    for k in range(lo, hi):
-        a = pa[k]
-        b = pb[k]
-        out[k] = _iou_one(counts, pos, offsets[a], offsets[a + 1], counts, pos, offsets[b],
-                          offsets[b + 1], area[a], area[b], total[a], total[b], first[a],
-                          first[b], last[a], last[b], ylo[a], yhi[a], ylo[b], yhi[b],
-                          z[a] != 0 or z[b] != 0, crowd[k] != 0, a == b)
-
-
-@serial
-def pair_iou(counts, offsets, pa, pb, crowd, h=None):
-    """IoU of many mask pairs of one store, dt = ``pa[k]``, gt = ``pb[k]`` (``rleIou``).
-
-    Parameters
-    ----------
-    counts : ndarray of uint32
-    offsets : ndarray of int64 (n + 1,)
-    pa, pb : ndarray of int64 (k,)
-        Pairs of masks of the same size.
-    crowd : ndarray of uint8 (k,)
-        1 where ``pb[k]`` is a crowd ground truth.
-    h : ndarray of int64 (n,), optional
-        Mask heights: a speed-up only.
-
-    Returns
-    -------
-    ndarray of float64 (k,)
-        Each equal to ``iou_matrix`` of that pair (``-1.0`` where ``sum(counts)`` differ).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = np.array([1, 2, 3, 2, 4], np.uint32); o = np.array([0, 3, 5], np.int64)
-    >>> pair_iou(c, o, np.array([0]), np.array([1]), np.array([1], np.uint8))
-    array([0.5])
-    """
-    _check_pairs(offsets, pa, pb)
-    if crowd.shape[0] != pa.shape[0]:
-        raise ValueError("crowd must have one entry per pair")
-    summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
-    out = np.zeros(pa.shape[0], np.float64)
-    _pair_iou_range(counts, offsets, pa, pb, crowd, summ, out, 0, pa.shape[0])
-    return out
-
-
-@parallel
-def pair_iou_parallel(counts, offsets, pa, pb, crowd, h=None):
-    """:func:`pair_iou` over threads, in cost-balanced chunks; same output.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = np.array([1, 2, 3, 2, 4], np.uint32); o = np.array([0, 3, 5], np.int64)
-    >>> pair_iou_parallel(c, o, np.array([0]), np.array([1]), np.array([0], np.uint8))
-    array([0.2])
-    """
-    _check_pairs(offsets, pa, pb)
-    if crowd.shape[0] != pa.shape[0]:
-        raise ValueError("crowd must have one entry per pair")
-    summ = _store_summary(counts, offsets, np.zeros(0, np.int64) if h is None else h)
-    out = np.zeros(pa.shape[0], np.float64)
-    bounds = pair_cost_bounds(offsets, pa, pb, _N_CHUNKS, 1)
-    nc = bounds.shape[0] - 1
-    for c in prange(nc):
-        _pair_iou_range(counts, offsets, pa, pb, crowd, summ, out, bounds[c], bounds[c + 1])
-    return out
 
 
 # --------------------------------------------------------------------------- boxes

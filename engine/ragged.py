@@ -1,11 +1,11 @@
-"""Ragged-array kernels: gather/permute segments, the loader's polygon layout and parser.
+"""Ragged-array kernels: gather/permute segments, the loader's polygon and RLE layouts.
 
 A ragged array is ``values`` (flat) plus ``offsets`` (int64, ``len = n_segments + 1``,
 starting at 0, non-decreasing); segment ``i`` is ``values[offsets[i]:offsets[i+1]]``.
 
 Batches of compressed RLE strings are decoded by :func:`cocodiff.engine.rle.rle_from_strings`
-(:func:`decode_strings` is the loader's name for it) and JSON numbers are read by the scanner's
-converter (:mod:`cocodiff.engine.jsonscan`): one implementation of each in the engine.
+(:func:`decode_strings` is the loader's name for it); polygon lists in JSON are parsed by
+:func:`cocodiff.engine.jsonseg.parse_polygons`.
 """
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ import numpy as np
 
 from ._intrinsics import ptr as _ptr, ptr_add as _ptr_add
 from ._jit import serial
-from .jsonscan import _num, _ws
 from .raster import _ring_bound
 from .rle import RLE_BAD_CHAR, RLE_ERROR_TEXT, RLE_NEGATIVE, RLE_OK, RLE_OVERFLOW, RLE_TRUNCATED, rle_from_strings
 
-__all__ = ["gather_ragged", "move_left", "rle_layout", "decode_strings", "parse_polygons", "ring_crossings_over",
+__all__ = ["gather_ragged", "move_left", "rle_layout", "decode_strings", "ring_crossings_over",
            "RLE_OK", "RLE_BAD_CHAR", "RLE_TRUNCATED",
            "RLE_NEGATIVE", "RLE_OVERFLOW", "RLE_ERROR_TEXT"]
 
@@ -303,190 +302,6 @@ def decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
     """
     return rle_from_strings(np.ascontiguousarray(buf, dtype=np.uint8),
                             np.ascontiguousarray(byte_offsets, dtype=np.int64))
-
-
-def _decode_strings(buf: np.ndarray, byte_offsets: np.ndarray):
-    """:func:`decode_strings` without the error array: raises ``ValueError`` on a bad string.
-
-    Returns ``(counts uint32, counts_offsets int64)``.
-    """
-    counts, offsets, err = decode_strings(buf, byte_offsets)
-    if err.any():
-        i = int(np.argmax(err != 0))
-        raise ValueError(f"string {i}: {RLE_ERROR_TEXT[int(err[i])]}")
-    return counts, offsets
-
-
-# ------------------------------------------------------------------------------------------
-# JSON polygon lists -> flat coordinates (no Python float objects); numbers are read with the
-# JSON scanner's converter (cocodiff.engine.jsonscan), the one number parser of the engine.
-
-
-@serial
-def _poly_pass(data, seg_off, fill, seg_kind, seg_nrings, ring_vals, coords,
-               slow_idx, slow_start, slow_end):
-    buf = _ptr(data)
-    n = seg_off.shape[0] - 1
-    r = 0
-    v = 0
-    ns = 0
-    for i in range(n):
-        end = seg_off[i + 1]
-        p = _ws(buf, seg_off[i], end)
-        seg_nrings[i] = 0
-        if p >= end:
-            seg_kind[i] = -1
-            continue
-        c = buf[p]
-        if c == 123:      # '{'
-            seg_kind[i] = 1
-            continue
-        if c == 110:      # 'n' (null)
-            seg_kind[i] = 2
-            continue
-        if c != 91:       # '['
-            seg_kind[i] = -1
-            continue
-        p = _ws(buf, p + 1, end)
-        ok = p < end
-        nr = 0
-        if ok and buf[p] == 93:  # empty list
-            p += 1
-        elif ok:
-            while True:
-                if p >= end or buf[p] != 91:
-                    ok = False
-                    break
-                p = _ws(buf, p + 1, end)
-                nv = 0
-                if p < end and buf[p] == 93:
-                    p += 1
-                else:
-                    while True:
-                        val, q, code = _num(buf, p, end)
-                        if code == 2:
-                            ok = False
-                            break
-                        slow = code == 1
-                        if fill:
-                            if v >= coords.shape[0]:
-                                ok = False
-                                break
-                            coords[v] = val
-                            if slow and ns < slow_idx.shape[0]:
-                                slow_idx[ns] = v
-                                slow_start[ns] = p
-                                slow_end[ns] = q
-                        if slow:
-                            ns += 1
-                        v += 1
-                        nv += 1
-                        p = _ws(buf, q, end)
-                        if p >= end:
-                            ok = False
-                            break
-                        if buf[p] == 44:
-                            p = _ws(buf, p + 1, end)
-                            continue
-                        if buf[p] == 93:
-                            p += 1
-                            break
-                        ok = False
-                        break
-                    if not ok:
-                        break
-                if fill:
-                    if r >= ring_vals.shape[0]:
-                        ok = False
-                        break
-                    ring_vals[r] = nv
-                r += 1
-                nr += 1
-                p = _ws(buf, p, end)
-                if p >= end:
-                    ok = False
-                    break
-                if buf[p] == 44:
-                    p = _ws(buf, p + 1, end)
-                    continue
-                if buf[p] == 93:
-                    p += 1
-                    break
-                ok = False
-                break
-        seg_kind[i] = 0 if ok else -1
-        seg_nrings[i] = nr
-    return r, v, ns
-
-
-
-@serial
-def _count_bounds(buf):
-    n_open = 0
-    n_sep = 0
-    for i in range(buf.shape[0]):
-        c = buf[i]
-        n_open += c == 91
-        n_sep += (c == 44) | (c == 93)
-    return n_open, n_sep
-
-
-def parse_polygons(buf: np.ndarray, seg_offsets: np.ndarray):
-    """Parse JSON segmentation texts; polygon lists become flat coordinates.
-
-    Parameters
-    ----------
-    buf : ndarray of uint8
-        The JSON texts of all segmentations, concatenated.
-    seg_offsets : ndarray of int64 (n + 1,)
-
-    Returns
-    -------
-    seg_kind : ndarray of int8 (n,)
-        0 polygon list (``[[x, y, ...], ...]``), 1 JSON object (RLE, not parsed here),
-        2 ``null``, -1 anything else (not numbers in lists of lists: the caller explains).
-    seg_nrings : ndarray of int64 (n,)
-        Rings per polygon segmentation.
-    ring_vals : ndarray of int64
-        Numbers per ring (valid only when no ``seg_kind`` is -1).
-    coords : ndarray of float64
-        All numbers, exactly as Python's ``float`` would read them.
-
-    Examples
-    --------
-    >>> s = b"[[1, 2.5, 3e1, -4, 5, 6]]"
-    >>> k, nr, rv, xy = parse_polygons(np.frombuffer(s, np.uint8), np.array([0, len(s)]))
-    >>> xy
-    array([ 1. ,  2.5, 30. , -4. ,  5. ,  6. ])
-    """
-    buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    seg_offsets = np.ascontiguousarray(seg_offsets, dtype=np.int64)
-    n = seg_offsets.shape[0] - 1
-    seg_kind = np.empty(n, np.int8)
-    seg_nrings = np.empty(n, np.int64)
-    # Upper bounds: every ring opens with '[', every number is followed by ',' or ']'.
-    n_open, n_sep = _count_bounds(buf)
-    ring_vals = np.empty(n_open, np.int64)
-    coords = np.empty(n_sep, np.float64)
-    cap = n_sep // 16 + 64
-    while True:
-        slow_idx = np.empty(cap, np.int64)
-        slow_start = np.empty(cap, np.int64)
-        slow_end = np.empty(cap, np.int64)
-        n_r, n_v, n_s = _poly_pass(buf, seg_offsets, True, seg_kind, seg_nrings, ring_vals, coords,
-                                   slow_idx, slow_start, slow_end)
-        if n_s <= cap:
-            break
-        cap = n_s
-    ring_vals = ring_vals[:n_r]
-    coords = coords[:n_v]
-    if (seg_kind < 0).any():
-        return seg_kind, seg_nrings, np.zeros(0, np.int64), np.zeros(0, np.float64)
-    if n_s:
-        raw = buf.tobytes()
-        coords[slow_idx[:n_s]] = [float(raw[a:b]) for a, b in zip(slow_start[:n_s].tolist(),
-                                                                   slow_end[:n_s].tolist())]
-    return seg_kind, seg_nrings, ring_vals, coords
 
 
 @serial

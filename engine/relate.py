@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import pair_cost_bounds
+from .chunks import mask_cost_bounds, pair_cost_bounds
 from .facts import facts_outputs, facts_range, mask_summary
 from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
@@ -106,38 +106,12 @@ def run_starts(key1, key2):
 
 
 # --------------------------------------------------------------------------- fused per-mask / per-pair passes
-@serial
-def _cost_bounds(offsets, n_chunks):
-    """``n_chunks`` contiguous mask ranges of about equal run count."""
-    n = offsets.shape[0] - 1
-    if n_chunks > n:
-        n_chunks = max(n, 1)
-    bounds = np.empty(n_chunks + 1, np.int64)
-    tot = offsets[n] - offsets[0] + n
-    base = offsets[0]
-    for c in range(n_chunks + 1):
-        target = (tot * c) // n_chunks
-        # first mask i with (offsets[i] - base) + i >= target
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if offsets[mid] - base + mid < target:
-                lo = mid + 1
-            else:
-                hi = mid
-        bounds[c] = lo
-    bounds[0] = 0
-    bounds[n_chunks] = n
-    return bounds
-
-
 def _mask_facts(counts, offsets, h, pos):
     """Body of :func:`mask_facts` (serial / ``prange`` twins)."""
     area, total, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
     if pos.shape[0] < counts.shape[0]:
         pos = np.empty(counts.shape[0], pos.dtype)
-    bounds = _cost_bounds(offsets, 64)
+    bounds = mask_cost_bounds(offsets, 64)
     for c in prange(bounds.shape[0] - 1):
         facts_range(counts, offsets, h, bounds[c], bounds[c + 1], area, total, ext, first, last, inner_zero,
                     ylo, yhi, pos)
@@ -181,6 +155,8 @@ def mask_facts(counts, offsets, h, parallel=False, pos=None):
 @serial
 def measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                     iou_plain, lo, hi):
+    """:func:`pair_measures` of pairs ``lo..hi-1`` into ``inter``, ``iou``, ``iou_plain``; the
+    per-mask arrays are :func:`mask_facts`' (``z`` = ``inner_zero``). One chunk of a split."""
     cp = _ptr(counts)   # pointers into the per-pair helpers: no reference counting per pair
     pp = _ptr(pos)
     for k in range(lo, hi):

@@ -261,6 +261,7 @@ def poly_stats(xy, vo, ring_lo, ring_hi, area2, bbox):
         bbox[i, 3] = y1 - y0
 
 
+# one kernel, not split: the column scan carries the open run, area and bbox across columns
 @serial
 def crowd_rle(ell_lo, ell_hi, ecx, ecy, ea, eb, eth, height, width, co, counts, area, bbox,
               fill):

@@ -39,3 +39,12 @@ def data_dir() -> Path:
 @pytest.fixture(params=REAL_INSTANCE_FILES, ids=lambda p: p.name)
 def real_file(request) -> Path:
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _scanner_for_every_size(monkeypatch):
+    """The compiled JSON scanner reads every file the tests load in-process, small ones included
+    (by default files under ``loader.SCANNER_MIN_BYTES`` take the msgspec path): tests that
+    compare both paths switch it with ``loader._use_scanner``."""
+    from cocodiff import loader
+    monkeypatch.setattr(loader, "SCANNER_MIN_BYTES", 0)

@@ -2,7 +2,7 @@
 
 These are line-by-line readable ports of cocoapi ``common/maskApi.c`` (``rleFrPoly``,
 ``rleMerge``) -- the upsampled edge walk is walked step by step here, unlike the
-analytic kernel in ``cocodiff.engine.raster``. They are only for tests.
+analytic kernel in ``cocodiff.engine.ring_rle``. They are only for tests.
 """
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ def c_int(v: float) -> int:
     if not (-2147483649.0 < v < 2147483648.0):
         return INT_MIN
     return math.trunc(v)
+
+
+def row_cell(vm: int, h: int) -> int:
+    """Row of a y-boundary point from the smaller upsampled y ``vm`` of its walk pair, as
+    rleFrPoly computes it in doubles: ``ceil(clamp((vm + .5) / 5 - .5, 0, h))``."""
+    yd = (float(vm) + .5) / 5.0 - .5
+    if yd < 0:
+        yd = 0.0
+    elif yd > h:
+        yd = float(h)
+    return math.ceil(yd)
 
 
 def ref_poly_to_rle(xy_flat, h: int, w: int) -> list[int]:
@@ -64,15 +75,8 @@ def ref_poly_to_rle(xy_flat, h: int, w: int) -> list[int]:
         xd = (xd + .5) / scale - .5
         if math.floor(xd) != xd or xd < 0 or xd > w - 1:
             continue
-        yd = float(v[j] if v[j] < v[j - 1] else v[j - 1])
-        yd = (yd + .5) / scale - .5
-        if yd < 0:
-            yd = 0.0
-        elif yd > h:
-            yd = float(h)
-        yd = math.ceil(yd)
         px.append(int(xd))
-        py.append(int(yd))
+        py.append(row_cell(v[j] if v[j] < v[j - 1] else v[j - 1], h))
     # 3. runs from sorted column-major positions
     a = sorted([px[j] * h + py[j] for j in range(len(px))] + [h * w])
     p = 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import cocodiff
-from cocodiff import loader
+from cocodiff import archive
 from cocodiff.cli import main
 from cocodiff.errors import InputError
 
@@ -76,11 +76,11 @@ def test_zip_bomb_bounds(tmp_path, monkeypatch):
     with zipfile.ZipFile(zp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("x.json", big)
     assert cocodiff.load(zp).n_instances == 3
-    monkeypatch.setattr(loader, "RATIO_MIN_BYTES", 1000)
-    monkeypatch.setattr(loader, "MAX_RATIO", 20)
+    monkeypatch.setattr(archive, "RATIO_MIN_BYTES", 1000)   # the loader reads the policy there
+    monkeypatch.setattr(archive, "MAX_RATIO", 20)
     with pytest.raises(InputError, match="ratio"):
         cocodiff.load(zp)
-    monkeypatch.setattr(loader, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 1000)
     with pytest.raises(InputError, match="limit"):
         cocodiff.load(zp)
     gz = tmp_path / "big.json.gz"

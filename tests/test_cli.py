@@ -25,7 +25,7 @@ COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)
     (["compare", "a", "b", "-o", "x", "--mode", "best"], "--mode: invalid choice"),
     (["stats", "a", "--threads", "x"], "--threads: not an integer"),
     (["synth", "-o", "x", "--b-parts", "0"], "--b-parts: must be at least 1"),
-    (["warmup", "all"], "not one of load, compare, stats, report"),
+    (["warmup", "all"], "not one of load, compare, relations, stats, report"),
 ])
 def test_bad_option_values_one_line_exit_2(argv, frag, capsys):
     assert main(argv) == 2

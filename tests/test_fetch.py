@@ -70,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         cfg = self.server.cfg
         cfg["requests"].append({"path": self.path, "range": self.headers.get("Range"),
                                 "if_range": self.headers.get("If-Range")})

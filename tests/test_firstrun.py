@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cocodiff
@@ -196,7 +197,26 @@ def test_warmup_fills_an_empty_cache_and_the_compare_then_compiles_only_the_load
             f"cocodiff.compare({str(TINY)!r}, {str(TINY)!r})\n"
             "print(json.dumps(sorted({n for n in names if n.startswith('cocodiff.')})))")
     out, _ = _py(code, env)
-    assert out and set(out) <= {"cocodiff.engine.jsonscan", "cocodiff.engine.ragged", "cocodiff.engine.rle"}, out
+    loader_modules = {f"cocodiff.engine.{m}" for m in ("jsonscan", "jsonseg", "jsonskip", "numparse", "scanparts",
+                                                       "ragged", "rle")}
+    assert out and set(out) <= loader_modules, out
+
+
+def test_warmup_relations_compiles_the_comparisons_last_stages_alone(tmp_path):
+    """The second process's first part (hand-made masks, no rasteriser) compiles the kernels of the
+    comparison's last stages for the very signatures a real comparison uses: a compare afterwards
+    compiles none of them, and the part itself compiled none of the first stages'."""
+    env = _env(COCODIFF_CACHE_DIR=tmp_path / "c")
+    listen = ("import json, cocodiff\nfrom numba.core import event\nnames = []\n"
+              "class L(event.Listener):\n"
+              "    def on_start(self, ev): names.append(ev.data['dispatcher'].py_func.__module__)\n"
+              "    def on_end(self, ev): pass\n"
+              "event.register('numba:compile', L())\n")
+    report = "print(json.dumps(sorted({n.rsplit('.', 1)[-1] for n in names if n.startswith('cocodiff.')})))"
+    out, _ = _py(listen + "from cocodiff import warmup\nwarmup.warmup(('relations',))\n" + report, env)
+    assert {"groups", "assign", "boundary"} <= set(out) and not {"raster", "ring_rle", "facts"} & set(out), out
+    out, _ = _py(listen + f"cocodiff.compare({str(TINY)!r}, {str(TINY)!r})\n" + report, env)
+    assert "raster" in out and not {"groups", "assign", "boundary"} & set(out), out
 
 
 def test_background_compile_starts_once_on_a_cold_cache_only(tmp_path, monkeypatch):
@@ -257,4 +277,84 @@ def test_warmup_command(tmp_path, capsys):
     assert main(["warmup", "stats"]) == 0
     assert "stats" in capsys.readouterr().out
     assert main(["warmup", "everything"]) == 2
-    assert "not one of load, compare, stats, report" in capsys.readouterr().err
+    assert "not one of load, compare, relations, stats, report" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- small files
+
+def test_small_files_take_the_msgspec_path_big_ones_the_scanner(monkeypatch):
+    """A file under ``SCANNER_MIN_BYTES`` is read without the compiled JSON scanner (whose
+    one-time compile would cost a first run more than it saves), a bigger one with it: the same
+    Dataset either way."""
+    from cocodiff import loader
+    calls = []
+    fast = loader._decode_fast
+    monkeypatch.setattr(loader, "_decode_fast", lambda *a: calls.append(a[1]) or fast(*a))
+    path = DATA / "coco2014_val100" / "instances_val2014_100.json"
+    monkeypatch.setattr(loader, "SCANNER_MIN_BYTES", 8 << 20)
+    small = cocodiff.load(path, cache=False)
+    assert calls == []
+    monkeypatch.setattr(loader, "SCANNER_MIN_BYTES", path.stat().st_size)
+    scanned = cocodiff.load(path, cache=False)
+    assert len(calls) == 1
+    for name in ("ann_id", "inst_image_id", "category_id", "iscrowd", "area", "bbox", "kind", "xy",
+                 "ring_offsets", "inst_ring_offsets", "counts", "counts_offsets", "rle_h", "rle_w"):
+        a, b = getattr(small, name), getattr(scanned, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+
+
+def _depth_ref(x) -> int:
+    if isinstance(x, dict):
+        return 1 + max(map(_depth_ref, x.values()), default=0)
+    if isinstance(x, list):
+        return 1 + max(map(_depth_ref, x), default=0)
+    return 0
+
+
+STRUCTURE_DOCS = [
+    b'{"a": 1, "b": [1, 2, {"c": "x"}]}',
+    b'{"a": 1, "a": 2}',
+    b'{"images": [], "annotations": [{"id": 1, "x": {"k": 1, "k": 2}}]}',
+    b'{"a": 1, "\\u0061": 2}',                         # the same key, escaped
+    b'{"a\\"[[[": "]]]{", "b": "\\\\", "c": "\\\\\\"{"}',   # brackets and escapes inside strings
+    b'{"k": "\\\\\\\\"}',
+    b'[' * 128 + b']' * 128,
+    b'[' * 129 + b']' * 129,
+    b'{"a": ' + b'[' * 127 + b']' * 127 + b'}',
+    b'{"a": ' + b'[' * 128 + b']' * 128 + b'}',
+    b'{"a": [1, 2}',                                    # malformed
+    b'{"a": 1, "a": 2, "b": ',                           # a repeat, then malformed
+    b'{"a": "\xff"}',                                    # not UTF-8
+    b'{"a": NaN, "b": Infinity}',
+    b'',
+    b'   ',
+    b'"just a string with { and ["',
+]
+
+
+@pytest.mark.parametrize("doc", STRUCTURE_DOCS, ids=range(len(STRUCTURE_DOCS)))
+def test_quick_structure_check_never_passes_what_the_compiled_check_refuses(doc):
+    from cocodiff import _load_schema as schema
+    from cocodiff.engine.jsonstructure import check_structure
+    exact = check_structure(np.frombuffer(doc, np.uint8), False, schema.MAX_NESTING).status
+    if schema.plainly_well_formed(doc):
+        assert exact == 0
+    try:
+        import json
+        obj = json.loads(doc)
+    except (ValueError, RecursionError):
+        return
+    assert schema.max_depth(np.frombuffer(doc, np.uint8)) == _depth_ref(obj)
+
+
+@pytest.mark.parametrize("doc", STRUCTURE_DOCS[1:4] + STRUCTURE_DOCS[7:8] + STRUCTURE_DOCS[9:10])
+def test_structure_errors_read_the_same_with_and_without_the_quick_check(doc, monkeypatch):
+    from cocodiff import _load_schema as schema
+    from cocodiff.errors import InputError
+    messages = []
+    for limit in (schema.QUICK_CHECK_MAX_BYTES, 0):
+        monkeypatch.setattr(schema, "QUICK_CHECK_MAX_BYTES", limit)
+        with pytest.raises(InputError) as e:
+            schema.check_structure(memoryview(doc), "f.json", False)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]

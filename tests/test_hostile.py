@@ -23,7 +23,7 @@ import pytest
 import cocodiff
 from cocodiff import archive, loader
 from cocodiff.cli import main
-from cocodiff.engine import jsonscan
+from cocodiff.engine import jsonscan, scanparts
 from cocodiff.errors import InputError
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -153,7 +153,7 @@ def test_duplicate_key_when_scanned_in_parts(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "SCAN_PART_MIN_BYTES", 2048)
     monkeypatch.setattr(_jit, "get_threads", lambda: 3)
     buf = np.frombuffer(text.encode(), np.uint8)
-    assert len(jsonscan.split_points(buf, 6)) >= 2
+    assert len(scanparts.split_points(buf, 6)) >= 2
     st, _, _ = loader._scan(buf, False, 3)
     assert st != 0
     msg = _both_paths(monkeypatch, p)
@@ -386,7 +386,7 @@ def test_zip_total_size_bound(tmp_path, monkeypatch):
         z.writestr("a.json", json.dumps(a))
         z.writestr("b.json", json.dumps(b))
     assert cocodiff.load(zp, cache=False).n_instances == 6
-    monkeypatch.setattr(loader, "MAX_TOTAL_BYTES", len(json.dumps(a)) + 10)
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", len(json.dumps(a)) + 10)   # the loader reads the policy there
     with pytest.raises(InputError, match="in all") as e:
         cocodiff.load(zp, cache=False)
     assert str(zp) in str(e.value)

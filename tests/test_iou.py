@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pycocotools import mask as P
 
 from cocodiff import mask as C
-from cocodiff.engine.iou import (bbox_iou_matrix, iou_matrix, pair_intersections,
-                                 pair_intersections_parallel, pair_iou, pair_iou_parallel)
+from cocodiff.engine.iou import bbox_iou_matrix, iou_matrix
+from cocodiff.engine.relate import mask_facts, pair_measures
 from cocodiff.engine.rle import rle_encode
 from conftest import DATA, REAL_INSTANCE_FILES
 from ref_rle import load_real_rles, ref_intersection, ref_iou
@@ -24,6 +24,15 @@ FAKESEGM = DATA / "coco2014_val100" / "instances_val2014_fakesegm100_results.jso
 def _store(rles):
     counts, offsets, _, _ = C.rles_to_store(rles)
     return counts, offsets
+
+
+def _pairs(c, o, pa, pb, crowd_b, h, parallel=False):
+    """The product's pair kernel, :func:`cocodiff.engine.relate.pair_measures`, in
+    ``maskUtils.iou([pa], [pb], [crowd_b])`` orientation (dt = ``pa``, gt = ``pb``); ``h``
+    all zeros: heights unknown. Returns ``(inter, iou)``."""
+    area, _, facts = mask_facts(c, o, h, parallel=parallel)
+    inter, iou, _ = pair_measures(c, o, pb, pa, crowd_b, area, facts, parallel=parallel)
+    return inter, iou
 
 
 # --------------------------------------------------------------------------- real files
@@ -92,12 +101,10 @@ def test_pair_kernels_on_real_store():
     pb = pb.astype(np.int64)
     crowd_b = np.array(crowd, np.uint8)[pb]
     hs = np.array([r["size"][0] for r in rles], np.int64)
-    ious = pair_iou(c, o, pa, pb, crowd_b)
-    assert np.array_equal(pair_iou(c, o, pa, pb, crowd_b, hs), ious)
-    assert np.array_equal(pair_iou_parallel(c, o, pa, pb, crowd_b, hs), ious)
-    inter = pair_intersections(c, o, pa, pb)
-    assert np.array_equal(pair_intersections(c, o, pa, pb, hs), inter)
-    assert np.array_equal(pair_intersections_parallel(c, o, pa, pb, hs), inter)
+    inter, ious = _pairs(c, o, pa, pb, crowd_b, np.zeros_like(hs))
+    for parallel in (False, True):
+        got_inter, got_ious = _pairs(c, o, pa, pb, crowd_b, hs, parallel)
+        assert np.array_equal(got_ious, ious) and np.array_equal(got_inter, inter)
     # each pair equals the pycocotools matrix entry
     k = 0
     for img, (rl, cr) in gt.items():
@@ -211,7 +218,7 @@ def test_box_iou(dt, gt, data):
 
 @HYP
 @given(mask_sets(), st.integers(0, 2**32 - 1))
-def test_pair_intersections_random(a, seed):
+def test_pair_measures_random(a, seed):
     h, w, ms = a
     rles = [C.encode(m) for m in ms]
     c, o = _store(rles)
@@ -219,30 +226,23 @@ def test_pair_intersections_random(a, seed):
     k = int(rng.integers(0, 30))
     pa = rng.integers(0, len(ms), k).astype(np.int64)
     pb = rng.integers(0, len(ms), k).astype(np.int64)
-    inter = pair_intersections(c, o, pa, pb)
+    cr = rng.integers(0, 2, k).astype(np.uint8)
     hs = np.full(len(ms), h, np.int64)
-    # (parallel kernels are never cached: always called with h here, one compile each)
-    assert np.array_equal(inter, pair_intersections_parallel(c, o, pa, pb, hs))
-    assert np.array_equal(inter, pair_intersections(c, o, pa, pb, hs))
+    inter, pi = _pairs(c, o, pa, pb, cr, np.zeros_like(hs))
+    for parallel in (False, True):
+        got_inter, got_pi = _pairs(c, o, pa, pb, cr, hs, parallel)
+        assert np.array_equal(got_inter, inter) and np.array_equal(got_pi, pi)
     for t in range(k):
         assert inter[t] == ref_intersection(c[o[pa[t]]:o[pa[t] + 1]], c[o[pb[t]]:o[pb[t] + 1]], h, w)
-    cr = rng.integers(0, 2, k).astype(np.uint8)
-    pi = pair_iou(c, o, pa, pb, cr)
-    assert np.array_equal(pi, pair_iou_parallel(c, o, pa, pb, cr, hs))
-    assert np.array_equal(pi, pair_iou(c, o, pa, pb, cr, hs))
     assert np.array_equal(pi, np.array([iou_matrix(c, o, c, o, np.full(len(ms), cr[t], np.uint8),
                                                    hs, hs)[pa[t], pb[t]] for t in range(k)]))
     full = [P.iou([rles[pa[t]]], [rles[pb[t]]], [int(cr[t])])[0, 0] for t in range(k)]
     assert np.array_equal(pi, np.array(full, np.float64).reshape(-1))
 
 
-def test_pair_index_errors():
+def test_iou_matrix_crowd_length_error():
     c = np.array([1, 2, 3], np.uint32)
     o = np.array([0, 3], np.int64)
-    with pytest.raises(ValueError):
-        pair_intersections(c, o, np.array([0]), np.array([1]))
-    with pytest.raises(ValueError):
-        pair_intersections_parallel(c, o, np.array([0, 0]), np.array([0]), np.ones(1, np.int64))
     with pytest.raises(ValueError):
         iou_matrix(c, o, c, o, np.zeros(2, np.uint8))
 
@@ -260,11 +260,11 @@ def test_c_loop_early_stop_quirk():
     objs = [r, r2]
     assert np.array_equal(C.iou(objs, objs, [0, 0]), P.iou(objs, objs, [0, 0]))
     c, o = _store(objs)
-    z = np.zeros(1, np.uint8)
-    i0 = np.array([0], np.int64)
-    assert pair_iou(c, o, i0, i0, z)[0] == 0.0
-    assert pair_iou_parallel(c, o, i0, i0, z, np.array([1, 1], np.int64))[0] == 0.0
+    z = np.zeros(2, np.uint8)
+    pa = np.array([0, 0], np.int64)
+    pb = np.array([0, 1], np.int64)
+    for parallel in (False, True):
+        inter, ious = _pairs(c, o, pa, pb, z, np.array([1, 1], np.int64), parallel)
+        assert ious.tolist() == [0.0, P.iou([r], [r2], [0])[0, 0]]
+        assert inter.tolist() == [4, 4]   # the true intersection is still reported
     assert np.array_equal(iou_matrix(c, o, c, o, np.zeros(2, np.uint8)), P.iou(objs, objs, [0, 0]))
-    # and the true intersection is still reported by pair_intersections
-    assert pair_intersections(c, o, i0, i0)[0] == 4
-    assert pair_intersections(c, o, i0, np.array([1]))[0] == 4

@@ -274,7 +274,7 @@ def test_nothing_dropped_with_degenerate(tmp_path):
 # ---------------------------------------------------------------- the JSON number parser
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from cocodiff.engine.ragged import _decode_strings, parse_polygons  # noqa: E402
+from cocodiff.engine.jsonseg import parse_polygons  # noqa: E402
 
 
 def _parse(texts):
@@ -309,11 +309,10 @@ def test_parse_polygons_kinds():
         assert _parse([b"[[1]]", bad])[0].tolist() == [0, -1], bad
 
 
-def test_decode_strings_alias():
-    c, o = _decode_strings(np.frombuffer(b"37n5", np.uint8), np.array([0, 4]))
-    assert c.tolist() == [3, 7, 190] and o.tolist() == [0, 3]
-    with pytest.raises(ValueError):
-        _decode_strings(np.frombuffer(b"3 n5", np.uint8), np.array([0, 4]))
+def test_decode_strings_small():
+    c, o, err = decode_strings(np.frombuffer(b"37n5", np.uint8), np.array([0, 4]))
+    assert c.tolist() == [3, 7, 190] and o.tolist() == [0, 3] and err.tolist() == [0]
+    assert decode_strings(np.frombuffer(b"3 n5", np.uint8), np.array([0, 4]))[2].tolist() != [0]
 
 
 # ---------------------------------------------------------------- the fast scanner vs the msgspec path
@@ -322,7 +321,8 @@ from dataclasses import fields as _dc_fields  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
 from cocodiff import loader as _loader  # noqa: E402
-from cocodiff.engine import jsonscan  # noqa: E402
+from cocodiff.engine import jsonscan, scanparts  # noqa: E402
+from ref_numparse import parse_float  # noqa: E402
 
 _CORPUS = _Path(__file__).resolve().parent / "corpus"
 
@@ -490,7 +490,7 @@ def test_scanner_bails_on_escaped_key(monkeypatch, tmp_path):
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_scanner_float_roundtrip(x):
     for text in (repr(x), f"{x:.17e}", f"{x:.15g}", f"{x:.3f}" if abs(x) < 1e15 else repr(x)):
-        v = jsonscan.parse_float(text.encode())
+        v = parse_float(text.encode())
         if v is not None:   # None: deferred to Python's float, never a wrong double
             assert v == float(text) and np.signbit(v) == np.signbit(float(text)), text
 
@@ -499,7 +499,7 @@ def test_scanner_float_roundtrip(x):
 @given(st.integers(1, 10**19 - 1), st.integers(-340, 310))
 def test_scanner_eisel_lemire_decimal(m, e):
     text = f"{m}e{e}".encode()
-    v = jsonscan.parse_float(text)
+    v = parse_float(text)
     ref = float(text)
     if v is not None:
         assert v == ref
@@ -516,7 +516,7 @@ def test_scanner_float_bulk_random():
                                                      zip(rng.uniform(0, 1e4, 20000), rng.integers(0, 19, 20000))]
     n_exact = 0
     for t in texts:
-        v = jsonscan.parse_float(t)
+        v = parse_float(t)
         if v is not None:
             n_exact += 1
             assert v == float(t), t
@@ -591,16 +591,20 @@ def test_scanner_grows_every_buffer(monkeypatch, tmp_path):
          "categories": [{"id": 1, "name": "c"}], "annotations": anns}
     text = json.dumps(d, separators=(",", ":")).encode()
     buf = np.frombuffer(text, np.uint8)
-    whole = (-1, -1, 0, 0, jsonscan._NO_SPANS)
+    whole = (-1, -1, jsonscan.PH_ANNS, 0, jsonscan.NO_SPANS)
     ref = jsonscan._scan(buf, False, 1 << 12, np.empty(1 << 20), *whole)   # big enough: no growth
     tiny = jsonscan._scan(buf, False, 1, np.empty(1), *whole)               # every buffer grows, many times
-    assert ref[0] == tiny[0] == 0 and ref[3] == tiny[3] == len(anns)
-    n, nr, nv, nsb, nlc, ns = ref[3], ref[19], ref[21], ref[23], ref[25], ref[30]
+    counts = ("n", "nr", "nv", "nsb", "nlc", "ns")
+    assert ref.status == tiny.status == 0 and ref.n == len(anns)
+    assert [getattr(ref, c) for c in counts] == [getattr(tiny, c) for c in counts]
+    n, nr, nv, nsb, nlc, ns = (getattr(ref, c) for c in counts)
     assert nsb > 1024 and nlc > 1024 and ns > 64   # beyond the fixed first sizes too
-    for k, m in [(4, n), (5, n), (6, n), (7, n), (8, n), (9, n), (10, 4 * n), (11, n), (12, n), (13, n),
-                 (16, n + 1), (17, n + 1), (18, nr), (20, nv), (22, nsb), (24, nlc), (26, ns), (27, ns),
-                 (28, ns), (29, ns)]:
-        assert np.array_equal(ref[k][:m], tiny[k][:m], equal_nan=ref[k].dtype.kind == "f"), k
+    sizes = {"bbox": 4 * n, "str_offsets": n + 1, "list_offsets": n + 1, "ring_vals": nr, "coords": nv,
+             "str_bytes": nsb, "list_counts": nlc, "slow_t": ns, "slow_i": ns, "slow_a": ns, "slow_b": ns}
+    for k in ("ann_id", "image_id", "category_id", "iscrowd", "area", "score", "has_bbox", "seg_kind", "n_rings",
+              *sizes):
+        a, b, m = getattr(ref, k), getattr(tiny, k), sizes.get(k, n)
+        assert np.array_equal(a[:m], b[:m], equal_nan=a.dtype.kind == "f"), k
     p = tmp_path / "grow.json"
     p.write_bytes(text)
     ds = _assert_paths_agree(monkeypatch, p)
@@ -679,7 +683,7 @@ def test_rle_layout_against_numpy():
 def test_instance_order_equals_lexsort(seed):
     """The combined-key sort (ids rising in file order) and the lexsort fallback give
     lexsort's permutation, ties (duplicate ids) in file order, extreme ids included."""
-    from cocodiff.loader import _instance_order
+    from cocodiff._load_build import instance_order as _instance_order
     rng = np.random.default_rng(seed)
     for t in range(200):
         n = int(rng.integers(0, 60))
@@ -794,7 +798,7 @@ def _scan_in_parts_agrees(monkeypatch, text, results=False, threads=(2, 3, 8)):
     monkeypatch.setattr(_loader, "SCAN_PART_MIN_BYTES", 48)
     used = 0
     for nt in threads:
-        used = max(used, len(jsonscan.split_points(buf, min(2 * nt, buf.shape[0] // 48))))
+        used = max(used, len(scanparts.split_points(buf, min(2 * nt, buf.shape[0] // 48))))
         st2, _, r = _loader._scan(buf, results, nt)
         assert (st2 == 0) == (st == 0), (nt, st, st2)
         if st:
@@ -826,8 +830,8 @@ def test_scan_in_parts_fuzz(monkeypatch):
     rng = random.Random(99)
     ok = 0
     joined = []
-    real_concat = jsonscan.concat_scans
-    monkeypatch.setattr(jsonscan, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
+    real_concat = scanparts.concat_scans
+    monkeypatch.setattr(scanparts, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
     for it in range(40):
         text = _variant_doc(rng, full=it < 25).encode()
         st, _ = _scan_in_parts_agrees(monkeypatch, text)
@@ -846,8 +850,8 @@ def test_load_in_parts_equals_msgspec_path(monkeypatch):
     monkeypatch.setattr(_loader, "SCAN_PART_MIN_BYTES", 4096)
     monkeypatch.setattr(_jit, "get_threads", lambda: 3)   # parts even on a one-core machine
     joined = []
-    real_concat = jsonscan.concat_scans
-    monkeypatch.setattr(jsonscan, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
+    real_concat = scanparts.concat_scans
+    monkeypatch.setattr(scanparts, "concat_scans", lambda parts, *a: joined.append(len(parts)) or real_concat(parts, *a))
     for path in REAL_INSTANCE_FILES[:2]:
         ds = _assert_paths_agree(monkeypatch, path)
         assert not isinstance(ds, str)

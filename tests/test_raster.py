@@ -14,7 +14,7 @@ from cocodiff.engine import _jit
 from cocodiff.engine.raster import poly_to_rle, rasterize_batch, rasterize_batch_parallel
 
 from conftest import REAL_INSTANCE_FILES
-from ref_raster import counts_to_mask, ref_poly_to_rle, rle_string_to_counts
+from ref_raster import counts_to_mask, ref_poly_to_rle, rle_string_to_counts, row_cell
 
 HSET = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -334,16 +334,16 @@ def test_binding_rasterize_matches_kernel():
 
 
 def test_row_cell_integer_form_equals_c_double_expression():
-    from cocodiff.engine.raster import _row_cell, _row_cell_double
+    from cocodiff.engine.ring_rle import _row_cell
 
     for h in (1, 7, 480, 4000):
         for vm in list(range(-60, 5 * h + 60)) + [-(2 ** 31), 2 ** 31 - 1, 10 ** 9 + 2, -10 ** 9 + 3]:
-            assert _row_cell(vm, h) == _row_cell_double(vm, h), (vm, h)
+            assert _row_cell(vm, h) == row_cell(vm, h), (vm, h)
 
 
 def test_unscattered_fallback_path_agrees():
     """The fallback (emit + counting sort) used if a walk ever skips a column value."""
-    from cocodiff.engine.raster import _ring_to_rle, make_scratch
+    from cocodiff.engine.ring_rle import _ring_to_rle, make_scratch
 
     rng = np.random.default_rng(5)
     for it in range(300):

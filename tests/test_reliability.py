@@ -571,9 +571,9 @@ def test_batches_on_threads_identical(tiny_twin, tmp_path, monkeypatch, two_thre
     seen = []
     orig = matching._compare_batch
 
-    def spy(A, B, al, u0, u1, params):
-        seen.append((threading.current_thread().name, params["nt"]))
-        return orig(A, B, al, u0, u1, params)
+    def spy(inp, u0, u1, scratch):
+        seen.append((threading.current_thread().name, scratch.nt))
+        return orig(inp, u0, u1, scratch)
 
     monkeypatch.setattr(matching, "_compare_batch", spy)
     c = cocodiff.compare(a, b, threads=2, batch_images=3)
@@ -598,12 +598,12 @@ def test_batches_on_threads_error_stops_the_rest(tiny_twin, monkeypatch, two_thr
     started = []
     orig = matching._compare_batch
 
-    def failing(A, B, al, u0, u1, params):
+    def failing(inp, u0, u1, scratch):
         started.append(u0)
         if len(started) == 2:
             raise RuntimeError("batch failed")
         time.sleep(0.05)
-        return orig(A, B, al, u0, u1, params)
+        return orig(inp, u0, u1, scratch)
 
     monkeypatch.setattr(matching, "_compare_batch", failing)
     with pytest.raises(RuntimeError, match="batch failed"):

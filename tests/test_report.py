@@ -21,6 +21,7 @@ from PIL import Image  # Pillow comes with matplotlib
 
 import cocodiff
 from cocodiff import report as rep
+from cocodiff._report_html import _REL_COLORS
 from cocodiff.cli import main
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -606,7 +607,7 @@ def test_headless_screenshot_twin_explains(twin, tmp_path):
         assert hit.sum() > 3000, col
         bands = [hit[y:y + 500].sum() > 50 for y in range(300, 4000, 500)]
         assert sum(bands) >= 5, (col, bands)
-    for rel, col in rep._REL_COLORS.items():                       # markers / swatches of every relation
+    for rel, col in _REL_COLORS.items():                           # markers / swatches of every relation
         assert _near(arr, _rgb(col), 12).sum() > 100, rel
     assert _near(arr[:400], _rgb("#fff4e5"), 6).sum() > 20000      # the notice band, near the top
     # content all the way down (a broken page would end early)

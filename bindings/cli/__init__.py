@@ -20,6 +20,8 @@ import signal
 import sys
 import threading
 
+import cocodiff
+
 from .._io import Terminated
 from ..errors import InputError
 from ._args import add_common
@@ -60,7 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    import cocodiff
     return cocodiff.__version__
 
 
@@ -69,8 +70,9 @@ def main(argv=None) -> int:
     130 interrupted, 143 terminated).
 
     Ctrl-C (``KeyboardInterrupt``) prints one line ``cocodiff: interrupted`` on stderr and
-    returns 130, SIGTERM ``cocodiff: terminated`` and 143, without a traceback (``compare`` writes its outputs to a temporary file
-    renamed into place, so none is left half-written under its final name).
+    returns 130, SIGTERM ``cocodiff: terminated`` and 143, without a traceback (``compare`` writes
+    its outputs to a temporary file renamed into place, so none is left half-written under its
+    final name).
 
     Examples
     --------
@@ -138,15 +140,16 @@ def _main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if not getattr(args, "quiet", False) and args.command != "fetch":
-        from ..engine._jit import install_compile_notice
+        from ..engine._jit import install_compile_notice   # lazy: imports Numba, which fetch and --help skip
         # one stderr line if kernels compile (an empty cache); COCODIFF_COMPILE_NOTICE=0: none
         install_compile_notice(lambda line: print(line, file=sys.stderr, flush=True))
     if argv is None and args.command == "compare" and getattr(args, "scheduler", None) is None \
             and getattr(args, "workers", None) is None:
-        # a first run: a second process compiles the comparison's kernels (and the report's) while
-        # this one compiles the JSON scanner (cocodiff.warmup); not when called from Python (tests)
-        from ..warmup import start_background
-        start_background(("compare", "report"))
+        # a first run: a second process compiles the comparison's last stages and the next
+        # commands' kernels while this one compiles what it meets first (cocodiff.warmup); not
+        # when called from Python (tests)
+        from ..warmup import start_background   # lazy: only compare needs it
+        start_background()
     try:
         return int(args.func(args) or 0)
     except InputError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "unit_interval", "margin_value", "add_common"]
+__all__ = ["positive_int", "count", "unit_interval", "margin_value", "add_common"]
 
 
 def _number(text, kind):
@@ -19,6 +19,14 @@ def positive_int(text):
     v = _number(text, int)
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return v
+
+
+def count(text):
+    """argparse type: an integer >= 0 (how many to show; 0: none)."""
+    v = _number(text, int)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
     return v
 
 

@@ -1,11 +1,14 @@
-"""``cocodiff compare``: the command-line face of :mod:`cocodiff.matching`."""
+"""``cocodiff compare``: the command-line face of :func:`cocodiff.compare`."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
-from ..matching import RELATIONS, compare
+from ..api import compare
+from ..distributed import DaskMissingError, dask_client, require_dask
+from ..relations import RELATIONS
 from ._args import margin_value, positive_int, unit_interval
 
 # ---------------------------------------------------------------------------- CLI
@@ -13,7 +16,7 @@ from ._args import margin_value, positive_int, unit_interval
 def _compare(args, quiet, client=None):
     a, b = args.a, args.b
     if client is None:   # load here so that --no-cache reaches the loader (cocodiff.cache)
-        from ..loader import load_pair
+        from ..loader import load_pair   # lazy, as every subcommand's work (the parser imports them all)
         cache = False if getattr(args, "no_cache", False) else None
         a, b = load_pair(a, b, cache=cache, threads=args.threads)
     return compare(a, b, iou_threshold=args.iou_threshold, cover_threshold=args.cover_threshold,
@@ -26,9 +29,6 @@ def _cli_run(args) -> int:
     scheduler = getattr(args, "scheduler", None)
     workers = getattr(args, "workers", None)
     if scheduler is not None or workers is not None:
-        import logging
-
-        from ..distributed import DaskMissingError, dask_client, require_dask
         try:
             require_dask()   # importing distributed sets its loggers up; then quiet them:
             # Dask's own INFO chatter (scheduler / nanny start and stop) only with -vv
@@ -82,7 +82,7 @@ def _per_class_text(summ, top=15) -> str:
     rows.sort(key=lambda t: (-t[0], t[1]["name"], t[1]["category_id"]))
     head = f"{'class':<20}" + "".join(f"{r:>14}" for r in RELATIONS) + f"{'mean IoU':>10}\n"
     lines = [f"classes that changed most (of {len(rows)}):\n", head]
-    for changed, c in rows[:top]:
+    for _, c in rows[:top]:
         iou = "-" if c["mean_iou"] is None else f"{c['mean_iou']:.3f}"
         name = (c["name"] or str(c["category_id"]))[:19]
         lines.append(f"{name:<20}" + "".join(f"{c[r]:>14,}" for r in RELATIONS) + f"{iou:>10}\n")
@@ -105,11 +105,13 @@ def add_cli(subparsers):
                                           "class_changed, removed, added. Writes matches.parquet + summary.json.",
                               epilog="examples:\n"
                                      "  cocodiff compare instances_val2017.json sama-coco-val.zip -o out/\n"
-                                     "  cocodiff compare A.json B.json -o out/ --iou-threshold 0.75 --mode greedy --per-class\n"
+                                     "  cocodiff compare A.json B.json -o out/ --iou-threshold 0.75 --mode greedy "
+                                     "--per-class\n"
                                      "  cocodiff compare instances_val2017.json my_model_results.json -o out/\n"
                                      "  duckdb -c \"SELECT relation, count(*) FROM 'out/matches.parquet' GROUP BY 1\"",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("a", metavar="A", help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
+    p.add_argument("a", metavar="A",
+                   help="reference annotation set A (e.g. COCO-2017): .json, .json.gz, .zip or folder")
     p.add_argument("b", metavar="B", help="the other annotation set B (e.g. Sama-COCO), same forms as A, or a results "
                                           "list (a model's detections; its images and categories are A's)")
     p.add_argument("-o", "--output", required=True, help="output folder for matches.parquet and summary.json")
@@ -131,7 +133,8 @@ def add_cli(subparsers):
                    help="also print the classes that changed most (rows per relation, mean IoU)")
     p.add_argument("--no-boundary", action="store_true", help="skip Boundary IoU")
     p.add_argument("--no-cache", action="store_true",
-                   help="do not read or write the columnar cache of inputs of 50 MB or more (kept under the user cache folder)")
+                   help="do not read or write the columnar cache of inputs of 50 MB or more (kept under the user "
+                        "cache folder)")
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="threads for parsing and the kernels (default: all cores); with several, whole "
                         "batches of images run at once, one per thread. With --scheduler / --workers: "

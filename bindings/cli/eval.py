@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import InputError
 from ._args import positive_int
 
 
 def _run_cli(args) -> int:
-    from ..errors import InputError
+    # imported when the command runs: building the parser of every command stays cheap
     from ..evaluation import (
         evaluate_many,
         explain,

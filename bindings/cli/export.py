@@ -34,7 +34,7 @@ def _image_ids(values):
 
 
 def _cli_run(args) -> int:
-    from ..export import export
+    from ..export import export   # lazy: the parser imports every subcommand module
     r = export(args.out_dir, args.output, relations=_split_commas(args.relation), classes=args.classes,
                images=_image_ids(args.image), a=args.a, b=args.b)
     if not getattr(args, "quiet", False):

@@ -35,12 +35,9 @@ success, 2 on an error (one line: cocodiff: error: ...).
 """
 
 
-def _cli(args) -> int:
-    try:
-        split = args.split
-        if args.name == "sama-coco" and split is None:
-            raise ValueError("sama-coco needs a split: --split val or --split train")
-        paths = fetch(args.name, args.dest, split=split, url=args.url, extract=args.extract,
+def _cli(args: argparse.Namespace) -> int:
+    try:  # fetch's resolve_source refuses sama-coco without --split
+        paths = fetch(args.name, args.dest, split=args.split, url=args.url, extract=args.extract,
                       progress=False if getattr(args, "quiet", False) else None,
                       max_bytes=args.max_extract_bytes, max_ratio=args.max_ratio,
                       timeout=args.timeout, max_download_bytes=args.max_download_bytes)
@@ -66,7 +63,7 @@ def _size_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def add_cli(subparsers) -> argparse.ArgumentParser:
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``fetch`` subcommand on an ``argparse`` subparsers object.
 
     The subcommand's ``func`` default is a callable ``func(args) -> int`` (exit status).

@@ -3,29 +3,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ._args import positive_int
-
-
-def _count(text):
-    """argparse type: an integer >= 0."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
-    return v
+from ._args import count, positive_int
 
 
 def _warn_if_changed(meta, side, given):
     """A warning when the input ``compare`` recorded has changed since (size or mtime): the report
     would pair the table with other annotations than it was computed from."""
-    import logging
-    import os
     info = (meta.get("inputs") or {}).get(side)
     path = meta.get(f"{side}_path")
     if given is not None or not info or not path:
@@ -41,6 +30,7 @@ def _warn_if_changed(meta, side, given):
 
 
 def _cli_run(args) -> int:
+    # imported when the command runs: building the parser of every command stays cheap
     from ..loader import load
     from ..report import ReportDependencyError, _mpl, load_comparison, write_report
 
@@ -98,7 +88,8 @@ def add_cli(subparsers):
         "report", help="self-contained HTML report of two annotation sets",
         description="Write one self-contained HTML file (inline CSS, embedded PNG plots; no network needed):\n"
                     "the statistics table, per-class counts, size buckets, vertices per instance, relations\n"
-                    "per class and the class changes (\"dog \u2192 cat\"), IoU / Boundary IoU histograms and per class,\n"
+                    "per class and the class changes (\"dog \u2192 cat\"), IoU / Boundary IoU histograms and per\n"
+                    "class,\n"
                     "examples per relation (cropped splits with their parts, merges, class changes, removed,\n"
                     "added, matched) and a gallery of the most changed images (numbered markers + legend).\n"
                     "Uses matplotlib, a dependency (if it went missing: pip install cocodiff[report]).",
@@ -113,7 +104,7 @@ def add_cli(subparsers):
                         "blank canvases (the report says so when DIR holds none of the files)")
     p.add_argument("--top", metavar="N", type=positive_int, default=12,
                    help="most changed images in the gallery (default 12)")
-    p.add_argument("--examples", metavar="N", type=_count, default=6,
+    p.add_argument("--examples", metavar="N", type=count, default=6,
                    help="examples per relation, cropped around the instances (default 6; 0: none)")
     p.add_argument("--from", dest="from_dir", metavar="OUT", default=None,
                    help="reuse a `cocodiff compare` output folder (matches.parquet + summary.json)")

@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import orjson
+
 from ..errors import InputError
 from ..score import format_score, score
 
 
 def _run(args) -> int:
-    import orjson
     try:
         s = score(args.output_dir, args.truth)
     except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as e:

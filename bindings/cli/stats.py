@@ -16,7 +16,7 @@ def _run_cli(args) -> int:
         datasets.append(load(args.b, like=a, strict=args.strict, cache=cache))
     raster = None
     if args.raster_area:
-        from ..rasterize import raster_areas
+        from ..rasterize import raster_areas   # lazy: only for --raster-area
         raster = [raster_areas(d, threads=args.threads) for d in datasets]
     res = stats(*datasets, per_class=args.per_class, raster_areas=raster, validity=args.validity)
     if args.json:
@@ -67,5 +67,6 @@ def add_cli(subparsers) -> None:
     p.add_argument("--threads", type=positive_int, default=None, metavar="N",
                    help="Numba threads for --raster-area (default: all cores)")
     p.add_argument("--no-cache", action="store_true",
-                   help="do not read or write the columnar cache (kept under the user cache folder) of inputs of 50 MB or more")
+                   help="do not read or write the columnar cache (kept under the user cache folder) of inputs "
+                        "of 50 MB or more")
     p.set_defaults(func=_run_cli)

@@ -24,10 +24,11 @@ def _run(args) -> int:
         proc.wait()
         secs.update(warmup(rest))   # loads what the other process cached (or compiles what it could not)
     if not getattr(args, "quiet", False):
-        from ..engine._jit import numba_cache_dir
+        from ..engine._jit import numba_cache_dir   # lazy: the parser imports every subcommand module
         where = numba_cache_dir()
         sys.stdout.write(", ".join(f"{k} {v:.1f} s" for k, v in secs.items())
-                         + (f"; kernels cached in {where}\n" if where else "; no writable cache folder: nothing kept\n"))
+                         + (f"; kernels cached in {where}\n" if where
+                            else "; no writable cache folder: nothing kept\n"))
     return 0
 
 
@@ -40,7 +41,7 @@ def add_cli(subparsers):
                     "first real run starts in about a second. Takes about 20 s on 2 cores; a no-op when "
                     "the kernels are cached already.",
         epilog="examples:\n"
-               "  cocodiff warmup                    # everything (load, compare, stats, report)\n"
+               "  cocodiff warmup                    # everything (load, compare, relations, stats, report)\n"
                "  cocodiff warmup load compare       # what `cocodiff compare` needs\n"
                "  RUN cocodiff warmup                # in a Dockerfile, after pip install cocodiff",
         formatter_class=argparse.RawDescriptionHelpFormatter)
