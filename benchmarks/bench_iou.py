@@ -12,9 +12,9 @@ Peers:
 * ``cocodiff_dropin`` -- ``cocodiff.mask.iou`` per image, same loop;
 * ``cocodiff_pairs_serial`` / ``cocodiff_pairs_2threads`` -- the comparison's kernels over a
   decoded RLE store (with the mask heights), every same-image pair in one batch:
-  :func:`cocodiff.engine.relate.mask_facts` then :func:`cocodiff.engine.relate.pair_measures`
-  (intersection and both IoUs per pair), serial and their ``prange`` twins on 2 threads
-  (``cocodiff.compare`` runs the same chunk kernels on a thread pool); kernel only;
+  :func:`cocodiff.measures.mask_facts` then :func:`cocodiff.measures.pair_measures`
+  (intersection and both IoUs per pair), on one thread and on 2 -- what ``cocodiff.compare``
+  runs on every batch; kernel only;
 * ``cocodiff_pairs_from_rles`` -- like for like with the peers: from the same RLE dicts, the
   strings decoded and the pair lists built inside the timed call, then the serial kernels.
 
@@ -50,8 +50,7 @@ def _real_files():
 
 
 from cocodiff import mask as C  # noqa: E402
-from cocodiff.engine import _jit  # noqa: E402
-from cocodiff.engine.relate import mask_facts, pair_measures  # noqa: E402
+from cocodiff.measures import mask_facts, pair_measures  # noqa: E402
 
 TARGET_PAIRS = 300_000
 ROUNDS = 5
@@ -138,15 +137,17 @@ def test_cocodiff_dropin(benchmark, workload):
     _record(benchmark, "cocodiff_dropin", workload)
 
 
-def _measures(counts, offsets, pa, pb, crowd_b, h, parallel=False):
-    """IoU of every pair as the comparison computes it: facts of the store, then the pair
-    kernel (A = ``pb``, the gt, so that ``iou == maskUtils.iou([pa], [pb], [crowd_b])``)."""
-    area, _, facts = mask_facts(counts, offsets, h, parallel=parallel)
-    return pair_measures(counts, offsets, pb, pa, crowd_b, area, facts, parallel=parallel)[1]
+def _measures(counts, offsets, pa, pb, crowd_b, h, threads=1):
+    """IoU of every pair as the comparison computes it: facts of the store (run starts as
+    uint32, as it does for images under 2**32 pixels), then the pair kernel (A = ``pb``, the gt,
+    so that ``iou == maskUtils.iou([pa], [pb], [crowd_b])``)."""
+    pos = np.empty(counts.shape[0], np.uint32)
+    area, _, facts = mask_facts(counts, offsets, h, threads, pos)
+    return pair_measures(counts, offsets, pb, pa, crowd_b, area, facts, threads)[1]
 
 
-def _pairs(w, parallel=False):
-    return _measures(w["counts"], w["offsets"], w["pa"], w["pb"], w["crowd_b"], w["h"], parallel)
+def _pairs(w, threads=1):
+    return _measures(w["counts"], w["offsets"], w["pa"], w["pb"], w["crowd_b"], w["h"], threads)
 
 
 def test_cocodiff_pairs_serial(benchmark, workload):
@@ -176,12 +177,7 @@ def test_cocodiff_pairs_from_rles(benchmark, workload):
 
 
 def test_cocodiff_pairs_2threads(benchmark, workload):
-    old = _jit.get_threads()
-    _jit.set_threads(2)
-    try:
-        benchmark.extra_info["threads"] = _jit.get_threads()
-        res = benchmark.pedantic(_pairs, args=(workload, True), rounds=ROUNDS, warmup_rounds=1)
-    finally:
-        _jit.set_threads(old)
+    benchmark.extra_info["threads"] = 2
+    res = benchmark.pedantic(_pairs, args=(workload, 2), rounds=ROUNDS, warmup_rounds=1)
     assert np.array_equal(res, workload["expected"])
     _record(benchmark, "cocodiff_pairs_2threads", workload)

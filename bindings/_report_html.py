@@ -7,13 +7,15 @@ import html
 
 import numpy as np
 
+from .relations import RELATIONS
+
 #: outline / bar colour of side A (reference) and side B
 COLOR_A = "#1f6fd1"
 COLOR_B = "#e8590c"
 _REL_COLORS = {"matched": "#2f9e44", "split": "#7048e8", "merged": "#d6336c", "class_changed": "#f59f00",
                "removed": "#495057", "added": "#1098ad"}
 #: relations in the order the examples and legends show them
-_REL_ORDER = ("split", "merged", "class_changed", "removed", "added", "matched")
+_REL_ORDER = RELATIONS[1:] + RELATIONS[:1]   # the changes first, matched last
 _REL_TITLE = {"matched": "matched", "split": "split", "merged": "merged", "class_changed": "class changed",
               "removed": "removed", "added": "added"}
 

@@ -8,6 +8,8 @@ well-formed dict with ``bytes`` counts. :mod:`cocodiff.mask` re-exports
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +86,8 @@ def _counts_bytes(obj, where: str) -> bytes:
     return rle_to_string(_uncompressed_counts(c, where)).tobytes()
 
 
-def rles_to_store(rleObjs, what: str = "rle"):
+def rles_to_store(rleObjs: list[dict[str, Any]],
+                  what: str = "rle") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parse RLE dicts into a counts store, validating every one.
 
     Parameters
@@ -160,7 +163,8 @@ def parse_rles(rleObjs, what: str):
     return counts, offsets, hs, ws, totals
 
 
-def store_to_rles(counts, offsets, h, w) -> list:
+def store_to_rles(counts: np.ndarray, offsets: np.ndarray, h: Sequence[int] | np.ndarray,
+                  w: Sequence[int] | np.ndarray) -> list:
     """RLE dicts (compressed ``bytes`` counts) of a counts store.
 
     Parameters

@@ -8,6 +8,7 @@ It sits above both modules, so neither imports the other's way back: ``distribut
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from .comparison import Comparison
 from .dataset import Dataset
@@ -15,13 +16,16 @@ from .distributed import compare_distributed
 from .matching import BATCH_IMAGES
 from .matching import compare as compare_local
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 __all__ = ["compare"]
 
 
 def compare(a: Dataset | str | os.PathLike, b: Dataset | str | os.PathLike, iou_threshold: float = 0.5,
             cover_threshold: float = 0.5, group_margin: float = 0.05, mode: str = "optimal", boundary: bool = True,
             threads: int | None = None, batch_images: int = BATCH_IMAGES, progress: bool | None = None,
-            dilation_ratio: float = 0.02, client=None) -> Comparison:
+            dilation_ratio: float = 0.02, client: Client | None = None) -> Comparison:
     """Relate every instance of annotation set ``a`` to those of ``b``.
 
     Parameters

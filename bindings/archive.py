@@ -40,7 +40,9 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from .errors import InputError
 
@@ -180,7 +182,8 @@ def parse_size(text: str | int) -> int:
     return int(float(m.group(1)) * mult)
 
 
-def check_declared(infos, fail, *, max_total: int = MAX_TOTAL_BYTES, max_ratio: float = MAX_RATIO,
+def check_declared(infos: Iterable[zipfile.ZipInfo], fail: Callable[[str, zipfile.ZipInfo], object], *,
+                   max_total: int = MAX_TOTAL_BYTES, max_ratio: float = MAX_RATIO,
                    ratio_min: int = RATIO_MIN_BYTES, max_member: int | None = None) -> int:
     """The policy on the declared sizes of zip members, before anything is decompressed.
 
@@ -234,8 +237,9 @@ class _Counting(io.RawIOBase):
         return k
 
 
-def read_limited(f, name: str, limit: int, *, packed=None, max_ratio: float = MAX_RATIO,
-                 ratio_min: int = RATIO_MIN_BYTES, stop=None, chunk: int = 1 << 20) -> bytearray:
+def read_limited(f: IO[bytes] | io.BufferedIOBase, name: str, limit: int, *, packed: Callable[[], int] | None = None,
+                 max_ratio: float = MAX_RATIO, ratio_min: int = RATIO_MIN_BYTES,
+                 stop: Callable[[bytearray, int], bool] | None = None, chunk: int = 1 << 20) -> bytearray:
     """Read the binary stream ``f`` to its end in chunks, refusing it (an :class:`InputError`
     naming ``name``) as soon as it yields more than ``limit`` bytes -- before they are held.
 
@@ -312,7 +316,7 @@ def _extraction_plan(zf: zipfile.ZipFile, zip_path: Path, root: Path,
     return plan
 
 
-def safe_extract(zip_path, dest, max_bytes: int = DEFAULT_MAX_BYTES,
+def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES,
                  max_ratio: float = DEFAULT_MAX_RATIO,
                  max_members: int = DEFAULT_MAX_MEMBERS) -> list[Path]:
     """Extract a zip archive into ``dest``, refusing anything unsafe.

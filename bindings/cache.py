@@ -62,7 +62,7 @@ _ARRAY_FIELDS = tuple(f.name for f in fields(Dataset)
 _EDGE = 1 << 20
 
 
-def cache_location(path, cache_dir=None) -> Path:
+def cache_location(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
     """Where the cache of ``path`` lives (it may not exist yet): under ``cache_dir``, else under the
     user cache folder (see the module docstring), never beside the input.
 
@@ -85,7 +85,7 @@ def cache_location(path, cache_dir=None) -> Path:
     return root / f"{p.name}-{h}{_SUFFIX}"
 
 
-def fingerprint(path) -> dict:
+def fingerprint(path: str | os.PathLike) -> dict:
     """The key a cache must match: version, size, mtime_ns and a digest of the file's ends.
 
     Examples
@@ -109,7 +109,8 @@ def _relabel(s: str, old: str, new: str) -> str:
     return new + s[len(old):] if s.startswith(old) else s
 
 
-def save(ds: Dataset, path, cache_dir=None, key: dict | None = None) -> Path | None:
+def save(ds: Dataset, path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+         key: dict | None = None) -> Path | None:
     """Write the cache of ``ds`` (loaded from the single file ``path``) atomically.
 
     Returns the cache folder (:func:`cache_location`), or None when it could not be written
@@ -159,7 +160,8 @@ def _write(ds: Dataset, target: Path, key: dict) -> Path:
     return target
 
 
-def load_cached(path, label: str | None = None, cache_dir=None, key: dict | None = None) -> Dataset | None:
+def load_cached(path: str | os.PathLike, label: str | None = None, cache_dir: str | os.PathLike | None = None,
+                key: dict | None = None) -> Dataset | None:
     """The cached :class:`Dataset` of ``path`` if a valid cache exists, else None.
 
     Arrays are memory-mapped copy-on-write. ``label`` (default ``path``) becomes
@@ -211,7 +213,7 @@ def _read(target: Path, key: dict, label: str) -> Dataset | None:
                    **kw)
 
 
-def clear(path, cache_dir=None) -> int:
+def clear(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> int:
     """Remove the caches of ``path``: under ``cache_dir`` (or the user cache folder), and one an
     older cocodiff left beside the input (``<file>.cocodiff-cache/``). Returns how many.
 

@@ -8,7 +8,12 @@ Sizes are judged on an annotation's ``area``: **very small** ``area <= 100`` (10
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = ["VERY_SMALL_AREA", "SMALL_AREA", "LARGE_AREA", "SIZE_NAMES", "size_masks"]
 
@@ -21,7 +26,7 @@ LARGE_AREA = 96.0 ** 2
 SIZE_NAMES = ("very_small", "small", "medium", "large")
 
 
-def size_masks(area) -> dict:
+def size_masks(area: npt.ArrayLike) -> dict:
     """Boolean masks of the four size buckets (very small is part of small).
 
     Examples

@@ -53,7 +53,10 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import fields
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -64,6 +67,9 @@ from .engine._jit import get_threads, set_threads
 from .errors import Warnings
 from .loader import load_pair
 from .matching import BATCH_IMAGES, compare
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["compare_distributed", "plan_shards", "subset", "dask_client", "require_dask", "DaskMissingError",
            "INSTALL_HINT"]
@@ -77,7 +83,7 @@ class DaskMissingError(ImportError):
     """Dask (``distributed``) is needed for ``client=`` / ``--scheduler`` / ``--workers`` but is not installed."""
 
 
-def require_dask():
+def require_dask() -> ModuleType:
     """Import and return the ``distributed`` module, or raise :class:`DaskMissingError`.
 
     Examples
@@ -306,7 +312,7 @@ def _gather(client, futures, progress):
     return client.gather(futures)
 
 
-def compare_distributed(a: Dataset | str | os.PathLike, b: Dataset | str | os.PathLike, client,
+def compare_distributed(a: Dataset | str | os.PathLike, b: Dataset | str | os.PathLike, client: Client,
                         iou_threshold: float = 0.5, cover_threshold: float = 0.5, group_margin: float = 0.05,
                         mode: str = "optimal", boundary: bool = True, threads: int | None = None,
                         batch_images: int = BATCH_IMAGES, progress: bool | None = None, dilation_ratio: float = 0.02,
@@ -382,7 +388,7 @@ def compare_distributed(a: Dataset | str | os.PathLike, b: Dataset | str | os.Pa
 
 
 @contextlib.contextmanager
-def dask_client(scheduler=None, workers=None):
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
     """A Dask client for ``scheduler`` (an address) or a new LocalCluster of ``workers`` processes.
 
     The LocalCluster runs one thread per worker process; both are closed on exit (a client

@@ -44,7 +44,9 @@ import math
 import os
 import tempfile
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -246,7 +248,9 @@ def _category_ids(token, cats_a, cats_b):
     return ids if ids[0] or ids[1] else None
 
 
-def select_rows(cols, relations=None, classes=None, images=None, cats_a=(), cats_b=()):
+def select_rows(cols: dict[str, np.ndarray], relations: str | Iterable[str] | None = None,
+                classes: str | int | Iterable[str | int] | None = None, images: int | Iterable[int] | None = None,
+                cats_a: Sequence[dict[str, Any]] = (), cats_b: Sequence[dict[str, Any]] = ()) -> np.ndarray:
     """Boolean mask of the rows of ``matches.parquet`` chosen by relation, class and image.
 
     Parameters
@@ -470,7 +474,9 @@ def _same_file(p, q) -> bool:
         return False
 
 
-def export(out_dir, dest, relations=None, classes=None, images=None, a=None, b=None) -> dict:
+def export(out_dir: str | os.PathLike, dest: str | os.PathLike, relations: str | Iterable[str] | None = None,
+           classes: str | int | Iterable[str | int] | None = None, images: int | Iterable[int] | None = None,
+           a: str | os.PathLike | None = None, b: str | os.PathLike | None = None) -> dict:
     """Write the instances of chosen rows of a ``cocodiff compare`` output as COCO files.
 
     Parameters

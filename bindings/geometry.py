@@ -16,6 +16,8 @@ rings are open (the first point is not repeated) and shapely's are closed.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import shapely
 
@@ -30,7 +32,7 @@ def _ring_ids(ds: Dataset):
     return np.repeat(np.arange(n_pts.shape[0]), n_pts), n_pts
 
 
-def to_shapely(ds: Dataset, rows=None) -> np.ndarray:
+def to_shapely(ds: Dataset, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
     """Instances as shapely ``MultiPolygon`` objects (one part per COCO ring).
 
     RLE instances (crowds) have no outline: their entry is None. Rings of fewer than 3 points
@@ -67,7 +69,7 @@ def to_shapely(ds: Dataset, rows=None) -> np.ndarray:
     return out[rows]
 
 
-def from_shapely(geoms):
+def from_shapely(geoms: Iterable[shapely.Polygon | shapely.MultiPolygon]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shapely (Multi)Polygons -> ``(xy, ring_offsets, inst_ring_offsets)``, COCO style.
 
     Holes are not representable in COCO and raise ``ValueError``; the closing point shapely

@@ -118,6 +118,7 @@ import gc
 import logging
 import os
 import threading
+from collections.abc import Sequence
 
 import msgspec
 import numpy as np
@@ -277,7 +278,8 @@ class _Reread:
 
 
 # --------------------------------------------------------------------------------------------
-def load(path, *, like: Dataset | None = None, strict: bool = False, cache=None) -> Dataset:
+def load(path: str | os.PathLike | Sequence[str | os.PathLike], *, like: Dataset | None = None, strict: bool = False,
+         cache: bool | str | os.PathLike | None = None) -> Dataset:
     """Load COCO instance annotations (or a results list) into a columnar :class:`Dataset`.
 
     Parameters
@@ -341,7 +343,7 @@ def load(path, *, like: Dataset | None = None, strict: bool = False, cache=None)
     return _load_uncached(path, like, strict)
 
 
-def as_dataset(x, like: Dataset | None = None) -> Dataset:
+def as_dataset(x: Dataset | str | os.PathLike | Sequence[str | os.PathLike], like: Dataset | None = None) -> Dataset:
     """``x`` itself when it is a :class:`Dataset`, else ``cocodiff.load(x, like=like)``.
 
     Examples
@@ -355,7 +357,9 @@ def as_dataset(x, like: Dataset | None = None) -> Dataset:
     return load(x, like=like)
 
 
-def load_pair(a, b, *, strict: bool = False, cache=None, threads: int | None = None) -> tuple[Dataset, Dataset]:
+def load_pair(a: Dataset | str | os.PathLike | Sequence[str | os.PathLike],
+              b: Dataset | str | os.PathLike | Sequence[str | os.PathLike], *, strict: bool = False,
+              cache: bool | str | os.PathLike | None = None, threads: int | None = None) -> tuple[Dataset, Dataset]:
     """Load the two sides of a comparison, both at once when that is cheap.
 
     The second input is parsed on a background thread while the first is parsed here (the JSON

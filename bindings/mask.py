@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import logging
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -174,7 +176,7 @@ def _pad_to(counts, offsets, totals, target):
 
 
 # --------------------------------------------------------------------------- public API
-def encode(bimask):
+def encode(bimask: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
     """Run-length encode binary mask(s), like ``pycocotools.mask.encode``.
 
     Parameters
@@ -213,7 +215,7 @@ def encode(bimask):
     raise ValueError(f"encode: mask must be 2-D (h, w) or 3-D (h, w, n), got shape {bimask.shape}")
 
 
-def decode(rleObjs):
+def decode(rleObjs: dict[str, Any] | list[dict[str, Any]]) -> np.ndarray:
     """Decode RLE(s) to binary mask(s), like ``pycocotools.mask.decode``.
 
     Parameters
@@ -241,7 +243,7 @@ def decode(rleObjs):
     return out[:, :, 0] if single else out
 
 
-def area(rleObjs):
+def area(rleObjs: dict[str, Any] | list[dict[str, Any]]) -> np.uint32 | np.ndarray:
     """Foreground area of RLE(s), like ``pycocotools.mask.area`` (``uint32``).
 
     Parameters
@@ -264,7 +266,7 @@ def area(rleObjs):
     return a[0] if single else a
 
 
-def toBbox(rleObjs):
+def toBbox(rleObjs: dict[str, Any] | list[dict[str, Any]]) -> np.ndarray:
     """Bounding boxes ``[x, y, w, h]`` of RLE(s), like ``pycocotools.mask.toBbox``.
 
     Parameters
@@ -311,7 +313,9 @@ def _iou_preproc(objs, name):
                      "a list of boxes or an N x 4 array")
 
 
-def iou(dt, gt, pyiscrowd):
+def iou(dt: list[dict[str, Any]] | list[list[float] | np.ndarray] | np.ndarray,
+        gt: list[dict[str, Any]] | list[list[float] | np.ndarray] | np.ndarray,
+        pyiscrowd: Sequence[int] | np.ndarray | None) -> np.ndarray | list:
     """IoU of every ``dt`` against every ``gt``, like ``pycocotools.mask.iou``.
 
     Parameters
@@ -375,7 +379,7 @@ def iou(dt, gt, pyiscrowd):
     return out
 
 
-def merge(rleObjs, intersect=False):
+def merge(rleObjs: list[dict[str, Any]], intersect: bool = False) -> dict[str, Any]:
     """Union (or intersection) of RLEs, like ``pycocotools.mask.merge``.
 
     Parameters
@@ -428,7 +432,7 @@ def _poly_array(p, where: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def frPoly(poly, h, w):
+def frPoly(poly: Sequence[Sequence[float] | np.ndarray], h: int, w: int) -> list[dict[str, Any]]:
     """RLEs of polygons, like ``pycocotools._mask.frPoly``.
 
     Parameters
@@ -452,7 +456,7 @@ def frPoly(poly, h, w):
             for i, p in enumerate(poly)]
 
 
-def frBbox(bb, h, w):
+def frBbox(bb: np.ndarray | Sequence[Sequence[float]], h: int, w: int) -> list[dict[str, Any]]:
     """RLEs of boxes ``[x, y, w, h]``, like ``pycocotools._mask.frBbox``.
 
     Parameters
@@ -486,7 +490,7 @@ def frBbox(bb, h, w):
     return out
 
 
-def frUncompressedRLE(ucRles, h, w):
+def frUncompressedRLE(ucRles: list[dict[str, Any]], h: int, w: int) -> list[dict[str, Any]]:
     """Compressed RLEs from uncompressed ones (list counts), like pycocotools'.
 
     Each dict keeps its own ``size``; ``h, w`` are only checked to be >= 1.
@@ -506,7 +510,9 @@ def _is_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
-def frPyObjects(pyobj, h, w):
+def frPyObjects(
+        pyobj: np.ndarray | dict[str, Any] | list[dict[str, Any]] | list[Sequence[float] | np.ndarray] | list[float],
+        h: int, w: int) -> dict[str, Any] | list[dict[str, Any]]:
     """Convert polygons, boxes or uncompressed RLEs to compressed RLEs (pycocotools').
 
     Parameters

@@ -79,13 +79,12 @@ from .comparison import Comparison, Names, read_output, table_from_batches
 from .conventions import VERY_SMALL_AREA
 from .dataset import Dataset
 from .engine._jit import get_threads, using_threads
-from .engine.boundary import biou_range, dilation_for
-from .engine.chunks import mask_cost_bounds, pair_cost_bounds
-from .engine.facts import facts_outputs, facts_range
+from .engine.boundary import dilation_for
 from .engine.groups import group_union
 from .engine.ragged import move_left
 from .engine.raster import instance_bounds, rasterize_range
-from .engine.relate import measures_range, candidate_pairs
+from .engine.relate import candidate_pairs
+from .measures import boundary_ious, mask_facts, n_chunks, pair_measures
 from .relations import REL_CODE, RELATIONS, SPLIT, Relations, Rules, relate
 
 __all__ = ["compare", "Comparison", "RELATIONS", "read_output"]
@@ -235,22 +234,7 @@ class _Scratch:
         return self._pos
 
 
-# ----------------------------------------------------------------------------- threaded kernels
-
-def _run_chunks(n, fn, bounds, *args):
-    """``fn(*args, lo, hi)`` for every chunk ``bounds[c]:bounds[c + 1]``, on ``n`` threads.
-
-    The serial (disk-cached, ``nogil``) kernels run on Python threads instead of Numba
-    ``parallel=True`` twins, which are never cached and would cost seconds of compilation
-    in every process; chunks are cost-balanced and handed out dynamically.
-    """
-    jobs = [(int(bounds[c]), int(bounds[c + 1])) for c in range(len(bounds) - 1) if bounds[c + 1] > bounds[c]]
-    _run_jobs(n, lambda lohi: fn(*args, *lohi), jobs)
-
-
-def _n_chunks(n):
-    return 1 if n <= 1 else 8 * n
-
+# ----------------------------------------------------------------------------- rasterising on threads
 
 def _rasterize_both(ra, rows_a, rb, rows_b, scratch):
     """A's rows then B's, rasterised into one counts store (what ``ra(rows_a)`` and
@@ -270,7 +254,7 @@ def _rasterize_both(ra, rows_a, rb, rows_b, scratch):
     for r, rows, shift in ((ra, rows_a, 0), (rb, rows_b, na)):
         if rows.shape[0] == 0:
             continue
-        nc = _n_chunks(nt) if rows.shape[0] >= 64 else 1
+        nc = n_chunks(nt) if rows.shape[0] >= 64 else 1
         cum = np.cumsum(r.cost[rows])
         cut = np.unique(np.r_[0, np.searchsorted(cum, cum[-1] * np.arange(1, nc) / nc), rows.shape[0]])
         m = rows.shape[0]
@@ -302,34 +286,6 @@ def _rasterize_both(ra, rows_a, rb, rows_b, scratch):
         if dst != o0 and n:
             move_left(out, o0, dst, n)
     return out[:int(offsets[-1])], offsets
-
-
-def _mask_facts_threaded(nt, counts, offsets, h, pos):
-    """:func:`cocodiff.engine.relate.mask_facts` on ``nt`` threads (serial kernels over chunks)."""
-    area, total, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
-    bounds = mask_cost_bounds(offsets, _n_chunks(nt))
-    _run_chunks(nt, lambda lo, hi: facts_range(counts, offsets, h, lo, hi, area, total, ext, first, last,
-                                               inner_zero, ylo, yhi, pos), bounds)
-    return area, ext, (first, last, inner_zero, ylo, yhi, pos)
-
-
-def _pair_measures_threaded(nt, counts, offsets, pa, pb, crowd, area, facts):
-    first, last, z, ylo, yhi, pos = facts
-    k = pa.shape[0]
-    inter = np.empty(k, np.int64)
-    iou = np.empty(k, np.float64)
-    iou_plain = np.empty(k, np.float64)
-    bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
-    _run_chunks(nt, measures_range, bounds, counts, offsets, pa, pb, np.ascontiguousarray(crowd, dtype=np.uint8),
-                area, first, last, z, ylo, yhi, pos, inter, iou, iou_plain)
-    return inter, iou, iou_plain
-
-
-def _boundary_threaded(nt, counts, offsets, pa, pb, h, w, d, ext):
-    out = np.empty(pa.shape[0])
-    bounds = pair_cost_bounds(offsets, pa, pb, _n_chunks(nt))
-    _run_chunks(nt, biou_range, bounds, counts, offsets, pa, pb, h, w, d, ext, out)
-    return out
 
 
 # ----------------------------------------------------------------------------- one batch
@@ -380,7 +336,7 @@ def _compare_batch(inp: _Inputs, u0: int, u1: int, scratch: _Scratch) -> tuple[d
                                       inp.raster_b, np.arange(b0, b1, dtype=np.int64), scratch)
     st.lap("rasterise")
     h = np.concatenate([inp.h_a[a0:a1], inp.h_b[b0:b1]])
-    area, ext, facts = _mask_facts_threaded(scratch.nt, counts, offsets, h, scratch.run_starts(counts.shape[0]))
+    area, ext, facts = mask_facts(counts, offsets, h, scratch.nt, scratch.run_starts(counts.shape[0]))
     b = _Batch(a0, a1, b0, b1, a1 - a0, b1 - b0, counts, offsets, area, ext)
     st.lap("mask_facts")
     sl = slice(u0, u1)
@@ -388,8 +344,7 @@ def _compare_batch(inp: _Inputs, u0: int, u1: int, scratch: _Scratch) -> tuple[d
     pa, pb = candidate_pairs(al.a_lo[sl] - a0, al.a_hi[sl] - a0, al.b_lo[sl] - b0, al.b_hi[sl] - b0,
                              al.comparable[sl], ext[:b.na], ext[b.na:])
     st.lap("candidates")
-    measures = _pair_measures_threaded(scratch.nt, counts, offsets, pa, pb + b.na, inp.crowd_a[a0:a1][pa], area,
-                                       facts)
+    measures = pair_measures(counts, offsets, pa, pb + b.na, inp.crowd_a[a0:a1][pa], area, facts, scratch.nt)
     pairs = _Pairs(pa, pb, *measures)
     st.lap("intersections")
     rel = _relate(inp, b, pairs)
@@ -434,7 +389,7 @@ def _boundary_iou(inp: _Inputs, b: _Batch, p: _Pairs, pair_idx: np.ndarray, nt: 
     biou = p.iou_plain[pair_idx].copy()
     k = np.flatnonzero(~thin)
     if k.size:
-        biou[k] = _boundary_threaded(nt, b.counts, b.offsets, ra[k], rb[k] + b.na, hh[k], ww[k], dd[k], b.ext)
+        biou[k] = boundary_ious(b.counts, b.offsets, ra[k], rb[k] + b.na, hh[k], ww[k], dd[k], b.ext, nt)
     return biou
 
 

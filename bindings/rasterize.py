@@ -7,9 +7,11 @@ their counts unchanged. The kernels live in :mod:`cocodiff.engine.raster`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
+from .dataset import Dataset
 from .engine import _jit
 from .engine.raster import rasterize_batch, rasterize_batch_parallel
 from .engine.rle import rle_area_batch
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_ROWS = 2000
 
 
-def rasterize(ds, rows=None, threads=None):
+def rasterize(ds: Dataset, rows: Sequence[int] | np.ndarray | None = None,
+              threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """RLE masks of a dataset's instances, bit-identical to pycocotools' ``annToRLE``.
 
     Parameters
@@ -79,7 +82,7 @@ def _rasterize(ds, rows, n_threads):
     return rasterize_batch(*args)
 
 
-def raster_areas(ds, threads=None, batch_rows=200_000):
+def raster_areas(ds: Dataset, threads: int | None = None, batch_rows: int = 200_000) -> np.ndarray:
     """Pixel area of every instance's pycocotools mask (``maskUtils.area(annToRLE(ann))``).
 
     COCO's ``area`` field is the polygon's geometric area; the rasterised pixel count differs

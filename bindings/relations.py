@@ -53,6 +53,7 @@ Where the truth is genuinely ambiguous the rows say so (``ambiguity``) rather th
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -131,8 +132,12 @@ def _group_iou_plain(area_w, ua, ui):
     return np.where(den > 0, ui / np.maximum(den, 1), 0.0)
 
 
-def relate(pa, pb, inter, iou_plain, area_a, area_b, cat_a, cat_b, crowd_a, crowd_b, img_a, img_b,
-           union, rules=None):
+def relate(pa: np.ndarray, pb: np.ndarray, inter: np.ndarray, iou_plain: np.ndarray, area_a: np.ndarray,
+           area_b: np.ndarray, cat_a: np.ndarray, cat_b: np.ndarray, crowd_a: np.ndarray, crowd_b: np.ndarray,
+           img_a: np.ndarray, img_b: np.ndarray,
+           union: Callable[[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                           tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+           rules: Rules | None = None) -> Relations:
     """Relation rows of one set of images (see the module docstring for the rules).
 
     Parameters

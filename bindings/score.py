@@ -9,11 +9,17 @@ The agreement of a side is the share of its instances whose two relations are eq
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from .relations import REL_CODE, RELATIONS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .comparison import Comparison
 
 __all__ = ["score", "format_score"]
 
@@ -56,7 +62,7 @@ def _side(ids_true, rel_true, ids_pred, rel_pred):
     return t_rel, pred, extra
 
 
-def score(result, truth) -> dict:
+def score(result: Comparison | pa.Table | str | os.PathLike, truth: dict[str, Any] | str | os.PathLike) -> dict:
     """Agreement of a comparison with the truth.
 
     Parameters
@@ -105,7 +111,7 @@ def score(result, truth) -> dict:
     return out
 
 
-def format_score(s) -> str:
+def format_score(s: dict[str, Any]) -> str:
     """The score as aligned text: agreement per side, then per relation precision / recall and
     the confusion (rows: true relation, columns: what the comparison said)."""
     lines = []

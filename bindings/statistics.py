@@ -22,6 +22,8 @@ more]`` over the union of category ids.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 
 from .conventions import size_masks
@@ -73,7 +75,8 @@ def _per_class_counts(ds: Dataset, ids: np.ndarray) -> dict:
     }
 
 
-def stats(*datasets: Dataset, per_class: bool = False, raster_areas=None, validity: bool = False) -> dict:
+def stats(*datasets: Dataset, per_class: bool = False, raster_areas: Sequence[np.ndarray] | None = None,
+          validity: bool = False) -> dict:
     """Count the comparison table over one or more datasets.
 
     Parameters
@@ -162,7 +165,7 @@ _LABELS = [
 ]
 
 
-def table_rows(result: dict):
+def table_rows(result: dict) -> Iterator[tuple[str, list[int], bool]]:
     """The rows of the comparison table present in a :func:`stats` result, in display order.
 
     Yields ``(label, values, comparable)``: one value per dataset; ``comparable`` is False for

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -204,7 +205,7 @@ _PART_FUNCTIONS = {"load": _load, "compare": _compare, "relations": _relations, 
                    "report": _report}
 
 
-def warmup(parts=PARTS) -> dict:
+def warmup(parts: Sequence[str] = PARTS) -> dict:
     """Compile (and cache) the kernels of ``parts`` (see :data:`PARTS`), in that order; returns
     seconds per part.
 
@@ -246,7 +247,7 @@ def _cpus() -> int:
 BACKGROUND_PARTS = ("relations", "stats", "report", "compare")
 
 
-def start_background(parts=BACKGROUND_PARTS):
+def start_background(parts: Iterable[str] = BACKGROUND_PARTS) -> subprocess.Popen[bytes] | None:
     """On a first run (:func:`cache_is_cold`) with two or more cores: start a second process that
     compiles ``parts`` into the shared cache while this one works. Returns the
     process, or None when none was started (warm cache, one core, ``COCODIFF_BACKGROUND_COMPILE=0``,

@@ -29,7 +29,7 @@ compiles them again, nothing fails.
 
 Compile notice
 --------------
-On an empty cache the first run compiles for under a minute (about 25 s on 2 cores). :func:`install_compile_notice`
+On an empty cache the first run compiles for about 15 s on 2 cores. :func:`install_compile_notice`
 (called by the CLI unless ``-q``, which prints the line on stderr) hands one line to a callback the
 first time in the process a cacheable kernel is really compiled (a kernel loaded from the cache
 fires nothing); library code here never prints.
@@ -61,8 +61,8 @@ _SERIAL_OPTS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _PARALLEL_OPTS = dict(cache=False, nogil=True, fastmath=False, error_model="numpy", parallel=True)
 
 #: the line :func:`install_compile_notice` hands on (the CLI prints it on stderr) before the first real compile
-COMPILE_NOTICE = "cocodiff: compiling kernels once (under a minute); later runs start in about a second"
-_NO_CACHE_NOTICE = ("cocodiff: compiling kernels (under a minute); no writable cache directory, so every run "
+COMPILE_NOTICE = "cocodiff: compiling kernels once (~15 s); later runs start in about a second"
+_NO_CACHE_NOTICE = ("cocodiff: compiling kernels (~15 s); no writable cache directory, so every run "
                     "compiles them: set COCODIFF_CACHE_DIR to a writable folder")
 
 

@@ -21,7 +21,7 @@ these kernels; pycocotools gives ``-1`` for them only where the two boxes overla
 ``0`` elsewhere -- :func:`cocodiff.mask.iou` applies that rule.
 
 The per-pair helpers (``_iou_one``, ``_inter_clipped``, ``_c_loop``) also serve the pair
-kernels of the comparison (:func:`cocodiff.engine.relate.pair_measures`) and of the
+kernels of the comparison (:func:`cocodiff.engine.relate.measures_range`) and of the
 evaluation (:func:`cocodiff.engine.evaluate.pair_mask_iou`).
 """
 from __future__ import annotations

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import mask_cost_bounds, pair_cost_bounds
-from .facts import facts_outputs, facts_range, mask_summary
+from .facts import mask_summary
 from ._intrinsics import ptr as _ptr
 from .iou import _c_loop, _inter_clipped
-from ._jit import parallel, prange, serial
+from ._jit import serial
 
-__all__ = ["measures_range", "rle_extents", "candidate_pairs", "run_starts", "mask_facts",
-           "pair_measures"]
+__all__ = ["measures_range", "rle_extents", "candidate_pairs", "run_starts"]
 
 
 @serial
@@ -105,58 +103,13 @@ def run_starts(key1, key2):
     return out
 
 
-# --------------------------------------------------------------------------- fused per-mask / per-pair passes
-def _mask_facts(counts, offsets, h, pos):
-    """Body of :func:`mask_facts` (serial / ``prange`` twins)."""
-    area, total, ext, first, last, inner_zero, ylo, yhi = facts_outputs(offsets.shape[0] - 1)
-    if pos.shape[0] < counts.shape[0]:
-        pos = np.empty(counts.shape[0], pos.dtype)
-    bounds = mask_cost_bounds(offsets, 64)
-    for c in prange(bounds.shape[0] - 1):
-        facts_range(counts, offsets, h, bounds[c], bounds[c + 1], area, total, ext, first, last, inner_zero,
-                    ylo, yhi, pos)
-    return area, ext, (first, last, inner_zero, ylo, yhi, pos)
-
-
-_mask_facts_serial = serial(_mask_facts)
-_mask_facts_parallel = parallel(_mask_facts)
-
-
-def mask_facts(counts, offsets, h, parallel=False, pos=None):
-    """Everything later passes need about every RLE mask of one store, in one pass over the runs.
-
-    Parameters
-    ----------
-    counts : uint32 flat RLE counts; offsets : int64 (n + 1); h : int64 (n) mask heights.
-    parallel : bool -- ``prange`` twin (compiled per process, not cached).
-    pos : int64 scratch or None -- reused for the run starts when long enough (saves page
-        faults when called batch after batch).
-
-    Returns
-    -------
-    area : int64 (n) -- foreground pixels.
-    ext : int64 (n, 4) -- :func:`rle_extents` (``x0, y0, x1, y1``, exclusive ends; zeros when empty).
-    facts : tuple ``(first, last, inner_zero, ylo, yhi, pos)`` for :func:`pair_measures`:
-        first / last foreground position (exclusive end), 1 where a zero-length run follows
-        the first count, foreground row range, and the start position of every run.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> area, ext, facts = mask_facts(np.array([5, 2, 9], np.uint32), np.array([0, 3]), np.array([4]))
-    >>> area.tolist(), ext.tolist()
-    ([2], [[1, 1, 2, 3]])
-    """
-    return (_mask_facts_parallel if parallel else _mask_facts_serial)(
-        np.ascontiguousarray(counts, dtype=np.uint32), np.ascontiguousarray(offsets, dtype=np.int64),
-        np.ascontiguousarray(h, dtype=np.int64), np.zeros(0, np.int64) if pos is None else pos)
-
-
+# --------------------------------------------------------------------------- per-pair measures
 @serial
 def measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
                     iou_plain, lo, hi):
-    """:func:`pair_measures` of pairs ``lo..hi-1`` into ``inter``, ``iou``, ``iou_plain``; the
-    per-mask arrays are :func:`mask_facts`' (``z`` = ``inner_zero``). One chunk of a split."""
+    """:func:`cocodiff.measures.pair_measures` of pairs ``lo..hi-1`` into ``inter``, ``iou``,
+    ``iou_plain``; the per-mask arrays are :func:`cocodiff.engine.facts.facts_range`'s (``z`` =
+    ``inner_zero``). One chunk of a split."""
     cp = _ptr(counts)   # pointers into the per-pair helpers: no reference counting per pair
     pp = _ptr(pos)
     for k in range(lo, hi):
@@ -187,53 +140,3 @@ def measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yh
             iou[k] = np.float64(i) / np.float64(area[b])
         else:
             iou[k] = iou_plain[k]
-
-
-def _pair_measures(counts, offsets, pa, pb, crowd, area, facts):
-    """Body of :func:`pair_measures` (serial / ``prange`` twins)."""
-    first, last, z, ylo, yhi, pos = facts
-    k = pa.shape[0]
-    inter = np.empty(k, np.int64)
-    iou = np.empty(k, np.float64)
-    iou_plain = np.empty(k, np.float64)
-    bounds = pair_cost_bounds(offsets, pa, pb, 256)
-    for c in prange(bounds.shape[0] - 1):
-        measures_range(counts, offsets, pa, pb, crowd, area, first, last, z, ylo, yhi, pos, inter, iou,
-                        iou_plain, bounds[c], bounds[c + 1])
-    return inter, iou, iou_plain
-
-
-_pair_measures_serial = serial(_pair_measures)
-_pair_measures_parallel = parallel(_pair_measures)
-
-
-def pair_measures(counts, offsets, pa, pb, crowd, area, facts, parallel=False):
-    """Intersection and both IoUs of mask pairs of one store (A = ``pa[k]``, B = ``pb[k]``).
-
-    Parameters
-    ----------
-    counts, offsets : the RLE store; pa, pb : int64 (k) mask indices (same mask size).
-    crowd : bool / uint8 (k) -- A's iscrowd flag of each pair.
-    area, facts : from :func:`mask_facts` of that store.
-    parallel : bool -- ``prange`` twin (compiled per process, not cached).
-
-    Returns
-    -------
-    inter : int64 (k) -- true shared pixels.
-    iou : float64 (k) -- pycocotools' ``maskUtils.iou([b], [a], [crowd])`` exactly, including
-        its early stop on RLEs with zero-length runs after the first count.
-    iou_plain : float64 (k) -- ``inter / (area_a + area_b - inter)`` (0 when ``inter`` is 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> c = np.array([1, 2, 3, 2, 4], np.uint32); o = np.array([0, 3, 5], np.int64)
-    >>> area, ext, facts = mask_facts(c, o, np.array([6, 6]))
-    >>> inter, iou, plain = pair_measures(c, o, np.array([1]), np.array([0]), np.array([True]), area, facts)
-    >>> inter.tolist(), iou.tolist(), plain.tolist()
-    ([1], [0.5], [0.2])
-    """
-    return (_pair_measures_parallel if parallel else _pair_measures_serial)(
-        counts, offsets, np.ascontiguousarray(pa, dtype=np.int64), np.ascontiguousarray(pb, dtype=np.int64),
-        np.ascontiguousarray(crowd, dtype=np.uint8), area, facts)
-

@@ -546,10 +546,11 @@ def _random_store(rng, n_pairs, zero_runs):
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_mask_facts_vs_reference_kernels(parallel):
-    from cocodiff.engine.relate import mask_facts, rle_extents
+    from cocodiff.engine.relate import rle_extents
+    from cocodiff.measures import mask_facts
     rng = np.random.default_rng(3)
     counts, offs, hs, dense = _random_store(rng, 150, zero_runs=True)
-    area, ext, facts = mask_facts(counts, offs, hs, parallel=parallel)
+    area, ext, facts = mask_facts(counts, offs, hs, 2 if parallel else 1)
     assert area.tolist() == [int(m.sum()) for m in dense]
     assert np.array_equal(ext, rle_extents(counts, offs, hs))
     for i, m in enumerate(dense):       # extents straight from the dense masks
@@ -589,15 +590,16 @@ def test_mask_summary_heights_known_and_unknown():
 def test_pair_measures_vs_pycocotools(parallel, zero_runs):
     """inter / iou_plain from the decoded masks; iou == maskUtils.iou([b], [a], [crowd]) exactly,
     including pycocotools' early stop on RLEs with zero-length runs."""
-    from cocodiff.engine.relate import mask_facts, pair_measures
+    from cocodiff.measures import mask_facts, pair_measures
     rng = np.random.default_rng(11 + zero_runs)
     counts, offs, hs, dense = _random_store(rng, 200, zero_runs=zero_runs)
     n = len(dense) // 2
     pa = np.arange(0, 2 * n, 2, dtype=np.int64)
     pb = pa + 1
     crowd = rng.random(n) < 0.5
-    area, _, facts = mask_facts(counts, offs, hs, parallel=parallel)
-    inter, iou, plain = pair_measures(counts, offs, pa, pb, crowd, area, facts, parallel=parallel)
+    threads = 2 if parallel else 1
+    area, _, facts = mask_facts(counts, offs, hs, threads)
+    inter, iou, plain = pair_measures(counts, offs, pa, pb, crowd, area, facts, threads)
     for k in range(n):
         ma, mb = dense[2 * k], dense[2 * k + 1]
         i = int((ma & mb).sum())

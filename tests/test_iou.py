@@ -9,7 +9,7 @@ from pycocotools import mask as P
 
 from cocodiff import mask as C
 from cocodiff.engine.iou import bbox_iou_matrix, iou_matrix
-from cocodiff.engine.relate import mask_facts, pair_measures
+from cocodiff.measures import mask_facts, pair_measures
 from cocodiff.engine.rle import rle_encode
 from conftest import DATA, REAL_INSTANCE_FILES
 from ref_rle import load_real_rles, ref_intersection, ref_iou
@@ -27,11 +27,12 @@ def _store(rles):
 
 
 def _pairs(c, o, pa, pb, crowd_b, h, parallel=False):
-    """The product's pair kernel, :func:`cocodiff.engine.relate.pair_measures`, in
-    ``maskUtils.iou([pa], [pb], [crowd_b])`` orientation (dt = ``pa``, gt = ``pb``); ``h``
-    all zeros: heights unknown. Returns ``(inter, iou)``."""
-    area, _, facts = mask_facts(c, o, h, parallel=parallel)
-    inter, iou, _ = pair_measures(c, o, pb, pa, crowd_b, area, facts, parallel=parallel)
+    """The comparison's pair measures, :func:`cocodiff.measures.pair_measures` (on two threads
+    when ``parallel``), in ``maskUtils.iou([pa], [pb], [crowd_b])`` orientation (dt = ``pa``, gt =
+    ``pb``); ``h`` all zeros: heights unknown. Returns ``(inter, iou)``."""
+    threads = 2 if parallel else 1
+    area, _, facts = mask_facts(c, o, h, threads)
+    inter, iou, _ = pair_measures(c, o, pb, pa, crowd_b, area, facts, threads)
     return inter, iou
 
 

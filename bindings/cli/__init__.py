@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 import cocodiff
 
@@ -65,7 +66,7 @@ def _version() -> str:
     return cocodiff.__version__
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 internal error, 2 bad input or usage,
     130 interrupted, 143 terminated).
 

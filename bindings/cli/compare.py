@@ -89,7 +89,7 @@ def _per_class_text(summ, top=15) -> str:
     return "".join(lines)
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff compare A B -o OUT/ ...`` on an argparse subparsers object.
 
     Examples

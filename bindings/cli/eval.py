@@ -55,7 +55,7 @@ def _run_cli(args) -> int:
     return 0
 
 
-def add_cli(subparsers) -> None:
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register ``cocodiff eval``."""
     p = subparsers.add_parser(
         "eval", help="COCO AP / AR of detections against one ground truth or two (pycocotools-identical)",

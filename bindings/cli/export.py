@@ -44,7 +44,7 @@ def _cli_run(args) -> int:
     return 0
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff export OUT -o DEST [--relation R ...] [--class C ...] [--image ID ...]``.
 
     Examples

@@ -73,7 +73,7 @@ def _cli_run(args) -> int:
     return 0
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff report A B -o report.html [--images DIR] [--top N] [--examples N] [--from OUT/]``.
 
     Examples

@@ -26,7 +26,7 @@ def _run(args) -> int:
     return 0
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff score OUT truth.json``."""
     p = subparsers.add_parser(
         "score", help="score a compare output against known truth (truth.json of cocodiff synth)",

@@ -40,7 +40,7 @@ def _run_cli(args) -> int:
     return 0
 
 
-def add_cli(subparsers) -> None:
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
     """Register ``cocodiff stats``."""
     p = subparsers.add_parser(
         "stats", help="count images, instances, vertices, sizes (A, or A vs B)",

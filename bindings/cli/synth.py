@@ -40,7 +40,7 @@ def _cli(args) -> int:
     return 0
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff synth`` on an ``argparse`` subparsers object.
 
     Examples

@@ -32,7 +32,7 @@ def _run(args) -> int:
     return 0
 
 
-def add_cli(subparsers):
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``cocodiff warmup [PART ...]``."""
     p = subparsers.add_parser(
         "warmup", help="compile and cache the kernels now (cluster images, Dask workers, CI)",
