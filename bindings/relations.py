@@ -19,7 +19,7 @@ Rules, in order (``T`` = ``iou_threshold``, ``C`` = ``cover_threshold``, ``M`` =
    parts explains it clearly better than the best single B: ``IoU(a, u parts) >= S + M``
    (``M = 0.05`` by default). ``S`` counts only the B instances whose own best same-category
    counterpart is ``a`` (one that matches another A instance better is that one's). So a dominant
-   part -- one holding half or more of the whole, which alone would pass ``T`` -- no longer hides
+   part -- one holding half or more of the whole, which alone would pass ``T`` -- does not hide
    the split. **A crowd whole** is decomposed whenever
    it owns two or more parts (people labelled one by one, with or without a smaller crowd for the
    balance), however much of it they cover; with a single part, when that part is an individual
